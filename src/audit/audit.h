@@ -1,0 +1,76 @@
+/*
+ * audit/audit.h: running an audit.
+ *
+ * plan -> read -> canonicalize -> hash -> compare -> record: the CLI fills audit_options,
+ * and audit_run plans partitions per table, runs them on --jobs worker threads (each with
+ * its own source and target connections, reading both sides of a partition at once),
+ * commits each partition to the store, rechecks the differences after a delay, and
+ * finishes the run with a verdict.
+ */
+#ifndef CROSSCHECK_AUDIT_AUDIT_H
+#define CROSSCHECK_AUDIT_AUDIT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/str.h"
+
+struct table_spec {
+	char *source;	/* [schema.]table on the source */
+	char *target;	/* [schema.]table on the target; NULL = same as source */
+};
+
+struct column_map {
+	char *source;
+	char *target;
+};
+
+struct audit_options {
+	const char *source_uri;
+	const char *target_uri;
+	struct table_spec *tables;
+	int ntables;
+	struct strlist key;	     /* --key: source column names, overrides the catalog key */
+	struct strlist columns;	     /* --columns: compare only these (source names) */
+	struct strlist exclude;	     /* --exclude-columns */
+	struct column_map *maps;     /* --map src=tgt */
+	int nmaps;
+	int64_t partition_rows;
+	int jobs;
+	double recheck_delay;	     /* seconds */
+	int recheck_attempts;
+	int float_digits;	     /* 0 = automatic (15, or 6 when a side is single precision) */
+	int frac_digits;	     /* fractional second digits compared */
+	int zone_offset_sec;	     /* zone of zone-less timestamps */
+	bool casefold;
+	int statement_timeout_ms;
+	bool progress;		     /* draw a progress line (TTY) */
+	const char *kind;	     /* "audit" */
+};
+
+void audit_options_init(struct audit_options *o);
+void audit_options_free(struct audit_options *o);
+
+enum audit_verdict {
+	AUDIT_CONSISTENT = 0, /* every row matched */
+	AUDIT_PENDING,	      /* differences seen, none confirmed (no recheck yet) */
+	AUDIT_DIFFERENCES,    /* confirmed differences */
+	AUDIT_ERROR,	      /* a table or partition could not be audited */
+};
+
+const char *audit_verdict_name(enum audit_verdict v);
+
+/* Set from a signal handler: workers finish their partition and stop. */
+extern volatile sig_atomic_t audit_interrupted;
+
+/*
+ * audit_run runs an audit and records it in the store. Returns false when the audit
+ * could not start (bad input, connection): nothing but a failed run is recorded then.
+ * Otherwise *verdict tells the outcome and *run_id the run.
+ */
+bool audit_run(const struct audit_options *o, struct store *st, int64_t *run_id,
+	       enum audit_verdict *verdict);
+
+#endif

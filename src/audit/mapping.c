@@ -1,0 +1,252 @@
+/*
+ * audit/mapping.c: from two table descriptions and the options to one compare plan.
+ *
+ * Decides which columns are compared (--columns, --exclude-columns), how source names
+ * map to target names (--map, then exact, then case-insensitive: PostgreSQL folds to
+ * lower case, MySQL keeps case, OpenSearch lowercases index names), the key, and each
+ * column pair's compare type and options. Every mismatch is an error naming the table
+ * and column, because a silently skipped column would be an unaudited one.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "audit/audit_internal.h"
+#include "util/log.h"
+#include "util/str.h"
+
+static void
+split_name(const char *full, char **schema, char **table)
+{
+	const char *dot = strchr(full, '.');
+	if (dot) {
+		*schema = xstrndup(full, (size_t) (dot - full));
+		*table = xstrdup(dot + 1);
+	} else {
+		*schema = NULL;
+		*table = xstrdup(full);
+	}
+}
+
+static bool
+describe(struct endpoint *ep, const char *full, struct table_desc *out)
+{
+	char *schema, *table;
+	split_name(full, &schema, &table);
+	bool ok = ep->ops->describe(ep, schema, table, out);
+	free(schema);
+	free(table);
+	return ok;
+}
+
+static const char *
+mapped_name(const struct audit_options *o, const char *src)
+{
+	for (int i = 0; i < o->nmaps; i++)
+		if (strcmp(o->maps[i].source, src) == 0)
+			return o->maps[i].target;
+	return src;
+}
+
+/* find_target_column: exact name first, then the one case-insensitive match. */
+static int
+find_target_column(const struct table_desc *t, const char *name)
+{
+	int i = table_desc_find(t, name);
+	if (i >= 0)
+		return i;
+	int found = -1;
+	for (int j = 0; j < t->ncols; j++)
+		if (strcasecmp(t->cols[j].name, name) == 0) {
+			if (found >= 0)
+				return -1; /* ambiguous: refuse to guess */
+			found = j;
+		}
+	return found;
+}
+
+void
+audit_columns_json(const struct table_plan *tp, const int *idx, int n, struct buf *out)
+{
+	buf_append_char(out, '[');
+	for (int i = 0; i < n; i++) {
+		const char *name = tp->cols[idx ? idx[i] : i].name;
+		if (i)
+			buf_append_char(out, ',');
+		buf_append_json_string(out, name, strlen(name));
+	}
+	buf_append_char(out, ']');
+}
+
+static bool
+add_column(struct table_plan *tp, const struct audit_options *o, int si, int ti)
+{
+	const struct column_desc *sc = &tp->src.cols[si], *tc = &tp->tgt.cols[ti];
+	enum canon_type t = canon_unify(sc->type, tc->type);
+	if (t == CANON_NULL) {
+		log_error("%s: column %s: cannot compare source type %s with target type %s",
+			  tp->name, sc->name, sc->engine_type, tc->engine_type);
+		log_hint("exclude it with --exclude-columns %s", sc->name);
+		return false;
+	}
+	int n = tp->ncols++;
+	tp->cols = xrealloc(tp->cols, (size_t) tp->ncols * sizeof(*tp->cols));
+	tp->col_names = xrealloc(tp->col_names, (size_t) tp->ncols * sizeof(char *));
+	tp->src_cols = xrealloc(tp->src_cols, (size_t) tp->ncols * sizeof(int));
+	tp->tgt_cols = xrealloc(tp->tgt_cols, (size_t) tp->ncols * sizeof(int));
+	tp->col_names[n] = xstrdup(sc->name);
+	tp->src_cols[n] = si;
+	tp->tgt_cols[n] = ti;
+	struct colplan *c = &tp->cols[n];
+	c->name = tp->col_names[n];
+	c->type = t;
+	c->opts = canon_opts_default();
+	c->opts.float_digits = o->float_digits > 0 ? o->float_digits
+			       : (sc->single_float || tc->single_float) ? 6
+									 : 15;
+	c->opts.frac_digits = o->frac_digits;
+	c->opts.zone_offset_sec = o->zone_offset_sec;
+	c->opts.trim_trailing = sc->fixed_char || tc->fixed_char;
+	c->opts.casefold = o->casefold;
+	return true;
+}
+
+static int
+plan_col_of_source(const struct table_plan *tp, int si)
+{
+	for (int i = 0; i < tp->ncols; i++)
+		if (tp->src_cols[i] == si)
+			return i;
+	return -1;
+}
+
+bool
+table_plan_build(const struct audit_options *o, const struct table_spec *spec,
+		 struct endpoint *src, struct endpoint *tgt, struct table_plan *tp)
+{
+	memset(tp, 0, sizeof(*tp));
+	pthread_mutex_init(&tp->mu, NULL);
+	if (!describe(src, spec->source, &tp->src) ||
+	    !describe(tgt, spec->target ? spec->target : spec->source, &tp->tgt))
+		return false;
+	struct buf b;
+	buf_init(&b);
+	buf_printf(&b, "%s.%s", tp->src.schema, tp->src.name);
+	tp->name = buf_steal(&b);
+	buf_printf(&b, "%s.%s", tp->tgt.schema, tp->tgt.name);
+	tp->target_name = buf_steal(&b);
+
+	/* every named column must exist: a typo must not shrink the audit silently */
+	const struct strlist *named[] = {&o->columns, &o->exclude, &o->key};
+	const char *flags[] = {"--columns", "--exclude-columns", "--key"};
+	for (int l = 0; l < 3; l++)
+		for (size_t i = 0; i < named[l]->n; i++)
+			if (table_desc_find(&tp->src, named[l]->items[i]) < 0) {
+				log_error("%s: unknown column \"%s\" in %s", tp->name,
+					  named[l]->items[i], flags[l]);
+				return false;
+			}
+	for (int i = 0; i < o->nmaps; i++)
+		if (table_desc_find(&tp->src, o->maps[i].source) < 0) {
+			log_error("%s: unknown column \"%s\" in --map", tp->name, o->maps[i].source);
+			return false;
+		}
+
+	/* the key: --key, else the catalog's */
+	int nkeys = (int) o->key.n;
+	int *skey = xcalloc((size_t) (nkeys ? nkeys : tp->src.nkeys) + 1, sizeof(int));
+	if (nkeys) {
+		for (int k = 0; k < nkeys; k++)
+			skey[k] = table_desc_find(&tp->src, o->key.items[k]);
+	} else {
+		nkeys = tp->src.nkeys;
+		memcpy(skey, tp->src.key, (size_t) nkeys * sizeof(int));
+	}
+	bool ok = false;
+	if (nkeys == 0) {
+		log_error("%s: table has no primary key or unique index on NOT NULL columns",
+			  tp->name);
+		log_hint("name the columns that identify a row with --key COL[,COL]");
+		goto done;
+	}
+
+	for (int si = 0; si < tp->src.ncols; si++) {
+		const char *name = tp->src.cols[si].name;
+		bool is_key = false;
+		for (int k = 0; k < nkeys; k++)
+			is_key |= skey[k] == si;
+		bool wanted = is_key || ((o->columns.n == 0 || strlist_contains(&o->columns, name)) &&
+					 !strlist_contains(&o->exclude, name));
+		if (!wanted)
+			continue;
+		const char *tname = mapped_name(o, name);
+		int ti = find_target_column(&tp->tgt, tname);
+		if (ti < 0) {
+			log_error("%s: column \"%s\" not found on the target table %s", tp->name, tname,
+				  tp->target_name);
+			log_hint("map it with --map %s=TARGET_COLUMN or skip it with --exclude-columns %s",
+				 name, name);
+			goto done;
+		}
+		if (!add_column(tp, o, si, ti))
+			goto done;
+	}
+
+	tp->nkeys = nkeys;
+	tp->keys = xcalloc((size_t) nkeys, sizeof(int));
+	tp->src_key = xcalloc((size_t) nkeys, sizeof(int));
+	tp->tgt_key = xcalloc((size_t) nkeys, sizeof(int));
+	for (int k = 0; k < nkeys; k++) {
+		int pc = plan_col_of_source(tp, skey[k]);
+		tp->keys[k] = pc;
+		tp->src_key[k] = skey[k];
+		tp->tgt_key[k] = tp->tgt_cols[pc];
+		enum canon_type t = tp->cols[pc].type;
+		if (t == CANON_JSON) {
+			log_error("%s: key column %s is JSON, which has no order to partition by",
+				  tp->name, tp->cols[pc].name);
+			goto done;
+		}
+	}
+	tp->layout.ncols = tp->ncols;
+	tp->layout.cols = tp->cols;
+	tp->layout.nkeys = tp->nkeys;
+	tp->layout.keys = tp->keys;
+	ok = true;
+done:
+	free(skey);
+	return ok;
+}
+
+void
+table_plan_free(struct table_plan *tp)
+{
+	table_desc_free(&tp->src);
+	table_desc_free(&tp->tgt);
+	for (int i = 0; i < tp->ncols; i++)
+		free(tp->col_names[i]);
+	free(tp->col_names);
+	free(tp->cols);
+	free(tp->src_cols);
+	free(tp->tgt_cols);
+	free(tp->keys);
+	free(tp->src_key);
+	free(tp->tgt_key);
+	free(tp->name);
+	free(tp->target_name);
+	free(tp->error);
+	plan_free(&tp->plan);
+	pthread_mutex_destroy(&tp->mu);
+	memset(tp, 0, sizeof(*tp));
+}
+
+void
+table_plan_scan_request(const struct table_plan *tp, int side, struct scan_request *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->table = side == 0 ? &tp->src : &tp->tgt;
+	r->cols = side == 0 ? tp->src_cols : tp->tgt_cols;
+	r->ncols = tp->ncols;
+	r->key = side == 0 ? tp->src_key : tp->tgt_key;
+	r->nkeys = tp->nkeys;
+}

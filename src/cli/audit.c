@@ -1,0 +1,336 @@
+/*
+ * cli/audit.c: `crosscheck audit`, compare tables between a source and a target.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "cli/cli.h"
+#include "cli/exit_codes.h"
+#include "endpoint/endpoint.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/str.h"
+#include "util/uri.h"
+
+enum {
+	OPT_SOURCE = 1,
+	OPT_TARGET,
+	OPT_TABLE,
+	OPT_TARGET_TABLE,
+	OPT_KEY,
+	OPT_COLUMNS,
+	OPT_EXCLUDE,
+	OPT_MAP,
+	OPT_PARTITION_ROWS,
+	OPT_JOBS,
+	OPT_RECHECK_DELAY,
+	OPT_RECHECK_ATTEMPTS,
+	OPT_FLOAT_DIGITS,
+	OPT_TIME_PRECISION,
+	OPT_TIMEZONE,
+	OPT_CASEFOLD,
+	OPT_STATEMENT_TIMEOUT,
+	OPT_NO_PROGRESS,
+};
+
+static const struct option audit_opts[] = {
+	{"source", required_argument, NULL, OPT_SOURCE},
+	{"target", required_argument, NULL, OPT_TARGET},
+	{"table", required_argument, NULL, OPT_TABLE},
+	{"target-table", required_argument, NULL, OPT_TARGET_TABLE},
+	{"key", required_argument, NULL, OPT_KEY},
+	{"columns", required_argument, NULL, OPT_COLUMNS},
+	{"exclude-columns", required_argument, NULL, OPT_EXCLUDE},
+	{"map", required_argument, NULL, OPT_MAP},
+	{"partition-rows", required_argument, NULL, OPT_PARTITION_ROWS},
+	{"jobs", required_argument, NULL, OPT_JOBS},
+	{"recheck-delay", required_argument, NULL, OPT_RECHECK_DELAY},
+	{"recheck-attempts", required_argument, NULL, OPT_RECHECK_ATTEMPTS},
+	{"float-digits", required_argument, NULL, OPT_FLOAT_DIGITS},
+	{"time-precision", required_argument, NULL, OPT_TIME_PRECISION},
+	{"timezone", required_argument, NULL, OPT_TIMEZONE},
+	{"casefold", no_argument, NULL, OPT_CASEFOLD},
+	{"statement-timeout", required_argument, NULL, OPT_STATEMENT_TIMEOUT},
+	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+	{NULL, 0, NULL, 0},
+};
+
+struct audit_args {
+	struct audit_options o;
+	struct strlist target_tables;
+	bool no_progress;
+};
+
+/* parse_zone reads UTC, Z, or a fixed offset +HH:MM / -HH:MM. */
+static bool
+parse_zone(const char *s, int *offset)
+{
+	if (strcasecmp(s, "UTC") == 0 || strcmp(s, "Z") == 0) {
+		*offset = 0;
+		return true;
+	}
+	int sign = s[0] == '-' ? -1 : s[0] == '+' ? 1 : 0;
+	unsigned h, m = 0;
+	char extra;
+	if (sign == 0 || (sscanf(s + 1, "%2u:%2u%c", &h, &m, &extra) != 2 &&
+			  sscanf(s + 1, "%2u%c", &h, &extra) != 1) ||
+	    h > 15 || m > 59) {
+		log_error("--timezone: expected UTC or an offset such as +02:00, got \"%s\"", s);
+		log_hint("named zones (Europe/Paris) are not supported yet; give the fixed offset");
+		return false;
+	}
+	*offset = sign * (int) (h * 3600 + m * 60);
+	return true;
+}
+
+static bool
+audit_option(void *vctx, int opt, const char *arg)
+{
+	struct audit_args *a = vctx;
+	struct audit_options *o = &a->o;
+	long n;
+	switch (opt) {
+	case OPT_SOURCE: o->source_uri = arg; return true;
+	case OPT_TARGET: o->target_uri = arg; return true;
+	case OPT_TABLE:
+		o->tables = xrealloc(o->tables, (size_t) (o->ntables + 1) * sizeof(*o->tables));
+		o->tables[o->ntables].source = xstrdup(arg);
+		o->tables[o->ntables].target = NULL;
+		o->ntables++;
+		return true;
+	case OPT_TARGET_TABLE: return strlist_push(&a->target_tables, arg);
+	case OPT_KEY: return strlist_split(&o->key, arg);
+	case OPT_COLUMNS: return strlist_split(&o->columns, arg);
+	case OPT_EXCLUDE: return strlist_split(&o->exclude, arg);
+	case OPT_MAP: {
+		const char *eq = strchr(arg, '=');
+		if (eq == NULL || eq == arg || eq[1] == '\0') {
+			log_error("--map: expected SOURCE_COLUMN=TARGET_COLUMN, got \"%s\"", arg);
+			return false;
+		}
+		o->maps = xrealloc(o->maps, (size_t) (o->nmaps + 1) * sizeof(*o->maps));
+		o->maps[o->nmaps].source = xstrndup(arg, (size_t) (eq - arg));
+		o->maps[o->nmaps].target = xstrdup(eq + 1);
+		o->nmaps++;
+		return true;
+	}
+	case OPT_PARTITION_ROWS:
+		if (!cli_int("--partition-rows", arg, 1, 1000000000L, &n))
+			return false;
+		o->partition_rows = n;
+		return true;
+	case OPT_JOBS:
+		if (!cli_int("--jobs", arg, 1, 256, &n))
+			return false;
+		o->jobs = (int) n;
+		return true;
+	case OPT_RECHECK_DELAY: return cli_duration("--recheck-delay", arg, &o->recheck_delay);
+	case OPT_RECHECK_ATTEMPTS:
+		if (!cli_int("--recheck-attempts", arg, 0, 100, &n))
+			return false;
+		o->recheck_attempts = (int) n;
+		return true;
+	case OPT_FLOAT_DIGITS:
+		if (!cli_int("--float-digits", arg, 1, 17, &n))
+			return false;
+		o->float_digits = (int) n;
+		return true;
+	case OPT_TIME_PRECISION:
+		if (!cli_int("--time-precision", arg, 0, 9, &n))
+			return false;
+		o->frac_digits = (int) n;
+		return true;
+	case OPT_TIMEZONE: return parse_zone(arg, &o->zone_offset_sec);
+	case OPT_CASEFOLD: o->casefold = true; return true;
+	case OPT_STATEMENT_TIMEOUT: {
+		double s;
+		if (!cli_duration("--statement-timeout", arg, &s))
+			return false;
+		o->statement_timeout_ms = (int) (s * 1000);
+		return true;
+	}
+	case OPT_NO_PROGRESS: a->no_progress = true; return true;
+	}
+	return false;
+}
+
+/* --- output ---------------------------------------------------------------------------- */
+
+struct summary {
+	bool json;
+	int n;
+	struct buf out;
+};
+
+static bool
+print_table_text(void *ctx, const struct table_result *t)
+{
+	struct summary *s = ctx;
+	if (s->n++ == 0)
+		printf("%-32s %12s %12s %6s %12s %9s %9s %9s  %s\n", "table", "source rows",
+		       "target rows", "parts", "matched", "missing", "extra", "different", "state");
+	printf("%-32s %12lld %12lld %6lld %12lld %9lld %9lld %9lld  %s\n", t->table,
+	       (long long) t->source_rows, (long long) t->target_rows, (long long) t->partitions,
+	       (long long) t->matched, (long long) t->missing_target, (long long) t->missing_source,
+	       (long long) t->record_diff, t->state ? t->state : t->status);
+	if (t->error)
+		printf("%-32s error: %s\n", "", t->error);
+	return true;
+}
+
+static bool
+print_table_json(void *ctx, const struct table_result *t)
+{
+	struct summary *s = ctx;
+	struct buf *b = &s->out;
+	if (s->n++)
+		buf_append_char(b, ',');
+	buf_append_str(b, "{\"table\":");
+	buf_append_json_string(b, t->table, strlen(t->table));
+	buf_append_str(b, ",\"target_table\":");
+	buf_append_json_string(b, t->target_table, strlen(t->target_table));
+	buf_append_str(b, ",\"state\":");
+	buf_append_json_string(b, t->state ? t->state : "", t->state ? strlen(t->state) : 0);
+	buf_printf(b,
+		   ",\"partitions\":%lld,\"source_rows\":%lld,\"target_rows\":%lld,\"matched\":%lld,"
+		   "\"missing_target\":%lld,\"missing_source\":%lld,\"record_diff\":%lld,"
+		   "\"elapsed_s\":%.3f,\"error\":",
+		   (long long) t->partitions, (long long) t->source_rows, (long long) t->target_rows,
+		   (long long) t->matched, (long long) t->missing_target,
+		   (long long) t->missing_source, (long long) t->record_diff, t->elapsed_s);
+	if (t->error)
+		buf_append_json_string(b, t->error, strlen(t->error));
+	else
+		buf_append_str(b, "null");
+	buf_append_char(b, '}');
+	return true;
+}
+
+static void
+print_summary(const struct cli_context *ctx, struct store *st, int64_t run,
+	      enum audit_verdict v)
+{
+	struct summary s = {ctx->json, 0, {0}};
+	buf_init(&s.out);
+	if (ctx->json) {
+		buf_printf(&s.out, "{\"run\":%lld,\"verdict\":\"%s\",\"tables\":[", (long long) run,
+			   audit_verdict_name(v));
+		store_list_tables(st, run, print_table_json, &s);
+		buf_append_str(&s.out, "]}\n");
+		fputs(buf_cstr(&s.out), stdout);
+	} else {
+		store_list_tables(st, run, print_table_text, &s);
+		printf("\nrun %lld: %s", (long long) run, audit_verdict_name(v));
+		if (v == AUDIT_DIFFERENCES || v == AUDIT_PENDING)
+			printf(" (see 'crosscheck failures --run %lld')", (long long) run);
+		if (v == AUDIT_PENDING)
+			printf("\n  differences are pending: they were seen once and not rechecked "
+			       "(--recheck-attempts)");
+		printf("\n");
+	}
+	buf_free(&s.out);
+}
+
+static int
+run_audit(struct cli_context *ctx, int argc, char **argv)
+{
+	struct audit_args a;
+	memset(&a, 0, sizeof(a));
+	audit_options_init(&a.o);
+	int rc = EXIT_TOOL_ERROR;
+	struct store *st = NULL;
+
+	if (!cli_parse(ctx, &cmd_audit, argc, argv, audit_opts, audit_option, &a))
+		goto cleanup;
+	if (ctx->help) {
+		cli_print_help(&cmd_audit);
+		rc = EXIT_CONSISTENT;
+		goto cleanup;
+	}
+	if (a.o.source_uri == NULL || a.o.target_uri == NULL || a.o.ntables == 0) {
+		log_error("audit: --source, --target and at least one --table are required");
+		log_hint("see 'crosscheck audit --help'");
+		goto cleanup;
+	}
+	if (a.target_tables.n > 0 && (int) a.target_tables.n != a.o.ntables) {
+		log_error("audit: give one --target-table per --table (%zu for %d)",
+			  a.target_tables.n, a.o.ntables);
+		goto cleanup;
+	}
+	for (size_t i = 0; i < a.target_tables.n; i++)
+		a.o.tables[i].target = xstrdup(a.target_tables.items[i]);
+	if (!endpoint_check_uri(a.o.source_uri, "source") ||
+	    !endpoint_check_uri(a.o.target_uri, "target"))
+		goto cleanup;
+	for (int side = 0; side < 2; side++) {
+		struct uri u;
+		if (uri_parse(side ? a.o.target_uri : a.o.source_uri, &u)) {
+			if (u.password || uri_param(&u, "password"))
+				log_warn("%s URI carries a password: it is never stored or shown, but "
+					 "prefer PGPASSWORD or ~/.pgpass",
+					 side ? "target" : "source");
+			uri_free(&u);
+		}
+	}
+	a.o.progress = ctx->stderr_tty && !ctx->quiet && !a.no_progress;
+
+	if ((st = cli_open_store(ctx)) == NULL)
+		goto cleanup;
+	int64_t run = 0;
+	enum audit_verdict v;
+	if (!audit_run(&a.o, st, &run, &v))
+		goto cleanup;
+	print_summary(ctx, st, run, v);
+	rc = v == AUDIT_ERROR ? EXIT_TOOL_ERROR
+	     : v == AUDIT_DIFFERENCES ? EXIT_DIFFERENCES
+				      : EXIT_CONSISTENT;
+
+cleanup:
+	store_close(st);
+	strlist_free(&a.target_tables);
+	audit_options_free(&a.o);
+	return rc;
+}
+
+const struct command cmd_audit = {
+	.name = "audit",
+	.summary = "compare tables row by row between a source and a target",
+	.usage =
+		"--source URI --target URI --table [SCHEMA.]TABLE [--table ...] [options]\n"
+		"\n"
+		"Reads every row of each table on both sides, partition by partition, compares\n"
+		"their canonical hashes, and records every failing key in the store. Differences\n"
+		"are rechecked after a delay so that replication lag is not reported as drift.\n"
+		"\n"
+		"endpoints:\n"
+		"  --source URI               e.g. postgresql://user@host:5432/db\n"
+		"  --target URI               passwords: PGPASSWORD or ~/.pgpass, never the URI\n"
+		"tables and columns:\n"
+		"  --table [SCHEMA.]TABLE     a table to audit (repeat for several)\n"
+		"  --target-table NAME        its name on the target (one per --table, in order)\n"
+		"  --key COL[,COL]            the row identity (default: primary key, else the\n"
+		"                             first unique index on NOT NULL columns)\n"
+		"  --columns COL[,COL]        compare only these columns (the key is always in)\n"
+		"  --exclude-columns COL,...  do not compare these columns\n"
+		"  --map SRC=TGT              the target name of a source column (repeatable)\n"
+		"comparison:\n"
+		"  --float-digits N           significant digits for float columns (default 15,\n"
+		"                             6 when a side is single precision)\n"
+		"  --time-precision N         fractional second digits compared (default 6)\n"
+		"  --timezone UTC|+HH:MM      zone of timestamps without one (default UTC)\n"
+		"  --casefold                 compare text case-insensitively (ASCII)\n"
+		"execution:\n"
+		"  --partition-rows N         rows per partition (default 100000)\n"
+		"  --jobs N                   partitions audited at once (default 2)\n"
+		"  --recheck-delay DURATION   wait before rechecking differences (default 30s,\n"
+		"                             growing with each attempt)\n"
+		"  --recheck-attempts N       rechecks before a difference is confirmed\n"
+		"                             (default 3; 0 = one pass, differences stay pending)\n"
+		"  --statement-timeout DUR    cancel any query running longer (default none)\n"
+		"  --no-progress              no progress line on the terminal\n"
+		"\n"
+		"exit: 0 consistent (or only pending), 1 confirmed differences, 2 error\n",
+	.run = run_audit,
+};

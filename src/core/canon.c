@@ -1,0 +1,415 @@
+/*
+ * core/canon.c: canonical encoding of booleans, numbers, floats, text, binary and uuid,
+ * the compare-type rules, key ordering and display. Dates and times are in
+ * canon_time.c, JSON in canon_json.c.
+ */
+#include "core/canon.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/canon_internal.h"
+
+static const char *type_names[CANON_TYPE_COUNT] = {
+	[CANON_NULL] = "null",	     [CANON_BOOL] = "bool",	    [CANON_NUMBER] = "number",
+	[CANON_FLOAT] = "float",     [CANON_TEXT] = "text",	    [CANON_BINARY] = "binary",
+	[CANON_DATE] = "date",	     [CANON_TIME] = "time",	    [CANON_TIMESTAMP] = "timestamp",
+	[CANON_UUID] = "uuid",	     [CANON_JSON] = "json",	    [CANON_INVALID] = "invalid",
+};
+
+struct canon_opts
+canon_opts_default(void)
+{
+	struct canon_opts o = {
+		.float_digits = 15,
+		.frac_digits = 6,
+		.zone_offset_sec = 0,
+		.trim_trailing = false,
+		.casefold = false,
+	};
+	return o;
+}
+
+const char *
+canon_type_name(enum canon_type t)
+{
+	return (t >= 0 && t < CANON_TYPE_COUNT) ? type_names[t] : "?";
+}
+
+enum canon_type
+canon_type_from_name(const char *name)
+{
+	for (int t = CANON_BOOL; t < CANON_TYPE_COUNT; t++)
+		if (strcmp(type_names[t], name) == 0)
+			return (enum canon_type) t;
+	return CANON_NULL;
+}
+
+enum canon_type
+canon_unify(enum canon_type a, enum canon_type b)
+{
+	if (a == b)
+		return a;
+	if (a > b) {
+		enum canon_type t = a;
+		a = b;
+		b = t;
+	}
+	/* from here a < b in enum order */
+	if (a == CANON_BOOL && b == CANON_NUMBER)
+		return CANON_BOOL;
+	if (a == CANON_NUMBER && b == CANON_FLOAT)
+		return CANON_FLOAT;
+	if (a == CANON_DATE && b == CANON_TIMESTAMP)
+		return CANON_TIMESTAMP;
+	if (a == CANON_TEXT && b != CANON_BINARY && b != CANON_INVALID)
+		return b;
+	if (b == CANON_TEXT && a != CANON_BINARY)
+		return a;
+	return CANON_NULL;
+}
+
+/* --- booleans ---------------------------------------------------------------------- */
+
+static bool
+encode_bool(const char *in, size_t len, struct buf *out, const char **err)
+{
+	static const char *truthy[] = {"t", "true", "1", "y", "yes", "on"};
+	static const char *falsy[] = {"f", "false", "0", "n", "no", "off"};
+	for (size_t i = 0; i < sizeof(truthy) / sizeof(truthy[0]); i++)
+		if (len == strlen(truthy[i]) && strncasecmp(in, truthy[i], len) == 0)
+			return buf_append(out, "true", 4);
+	for (size_t i = 0; i < sizeof(falsy) / sizeof(falsy[0]); i++)
+		if (len == strlen(falsy[i]) && strncasecmp(in, falsy[i], len) == 0)
+			return buf_append(out, "false", 5);
+	*err = "not a boolean";
+	return false;
+}
+
+/* --- exact numbers ---------------------------------------------------------------- */
+
+/*
+ * canon_normalize_number turns [+-]digits[.digits][e[+-]digits] into the normalized
+ * decimal. It works on the text alone, never through a double, so DECIMAL(38,10) and
+ * BIGINT UNSIGNED keep every digit. NaN and infinities (PostgreSQL numeric) pass as words.
+ */
+bool
+canon_normalize_number(const char *in, size_t len, struct buf *out)
+{
+	const char *p = in, *end = in + len;
+	while (p < end && isspace((unsigned char) *p))
+		p++;
+	while (end > p && isspace((unsigned char) end[-1]))
+		end--;
+	bool neg = false;
+	if (p < end && (*p == '+' || *p == '-')) {
+		neg = *p == '-';
+		p++;
+	}
+	size_t rest = (size_t) (end - p);
+	if ((rest == 3 && strncasecmp(p, "nan", 3) == 0))
+		return buf_append_str(out, "NaN");
+	if ((rest == 8 && strncasecmp(p, "infinity", 8) == 0) ||
+	    (rest == 3 && strncasecmp(p, "inf", 3) == 0))
+		return buf_append_str(out, neg ? "-Infinity" : "Infinity");
+
+	const char *int_start = p;
+	while (p < end && isdigit((unsigned char) *p))
+		p++;
+	const char *int_end = p;
+	const char *frac_start = p, *frac_end = p;
+	if (p < end && *p == '.') {
+		p++;
+		frac_start = p;
+		while (p < end && isdigit((unsigned char) *p))
+			p++;
+		frac_end = p;
+	}
+	if (int_end == int_start && frac_end == frac_start)
+		return false; /* no digits at all */
+	long exp = 0;
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		bool eneg = false;
+		if (p < end && (*p == '+' || *p == '-')) {
+			eneg = *p == '-';
+			p++;
+		}
+		if (p == end)
+			return false;
+		while (p < end && isdigit((unsigned char) *p)) {
+			exp = exp * 10 + (*p - '0');
+			if (exp > 4096)
+				return false; /* beyond any engine's decimal range */
+			p++;
+		}
+		if (eneg)
+			exp = -exp;
+	}
+	if (p != end)
+		return false;
+
+	/* digits = int digits + frac digits; the decimal point sits after `point` digits */
+	char small[128];
+	size_t ndigits = (size_t) (int_end - int_start) + (size_t) (frac_end - frac_start);
+	char *digits = ndigits < sizeof(small) ? small : malloc(ndigits + 1);
+	if (digits == NULL)
+		return false;
+	memcpy(digits, int_start, (size_t) (int_end - int_start));
+	memcpy(digits + (int_end - int_start), frac_start, (size_t) (frac_end - frac_start));
+	long point = (long) (int_end - int_start) + exp;
+
+	/* strip leading zeros (they move the point) and trailing zeros after the point */
+	size_t first = 0;
+	while (first < ndigits && digits[first] == '0') {
+		first++;
+		point--;
+	}
+	size_t last = ndigits;
+	while (last > first && digits[last - 1] == '0' && (long) (last - first) > point)
+		last--;
+	bool ok = true;
+	if (first == last) {
+		ok = buf_append_char(out, '0'); /* zero, whatever its sign or scale */
+	} else {
+		long n = (long) (last - first);
+		if (neg)
+			buf_append_char(out, '-');
+		if (point <= 0) {
+			buf_append(out, "0.", 2);
+			for (long i = 0; i < -point; i++)
+				buf_append_char(out, '0');
+			buf_append(out, digits + first, (size_t) n);
+		} else if (point >= n) {
+			buf_append(out, digits + first, (size_t) n);
+			for (long i = n; i < point; i++)
+				buf_append_char(out, '0');
+		} else {
+			buf_append(out, digits + first, (size_t) point);
+			buf_append_char(out, '.');
+			buf_append(out, digits + first + point, (size_t) (n - point));
+		}
+		ok = !out->failed;
+	}
+	if (digits != small)
+		free(digits);
+	return ok;
+}
+
+/* --- floats ----------------------------------------------------------------------- */
+
+/*
+ * encode_float rounds to float_digits significant digits in scientific notation. Going
+ * through a double is right here: both engines store IEEE values, and the digit count
+ * is what absorbs single-vs-double and shortest-text differences.
+ */
+static bool
+encode_float(const struct canon_opts *o, const char *in, size_t len, struct buf *out,
+	     const char **err)
+{
+	char tmp[128];
+	if (len == 0 || len >= sizeof(tmp)) {
+		*err = "not a float";
+		return false;
+	}
+	memcpy(tmp, in, len);
+	tmp[len] = '\0';
+	char *end = NULL;
+	errno = 0;
+	double v = strtod(tmp, &end);
+	while (end && isspace((unsigned char) *end))
+		end++;
+	if (end == NULL || end == tmp || *end != '\0') {
+		*err = "not a float";
+		return false;
+	}
+	if (isnan(v))
+		return buf_append_str(out, "NaN");
+	if (isinf(v))
+		return buf_append_str(out, v < 0 ? "-Infinity" : "Infinity");
+	if (v == 0)
+		return buf_append_char(out, '0');
+	int digits = o->float_digits > 0 && o->float_digits <= 17 ? o->float_digits : 15;
+	char s[64];
+	snprintf(s, sizeof(s), "%.*e", digits - 1, v);
+	/* s = [-]d.ddddde[+-]XX: trim mantissa zeros, print exponent as a plain integer */
+	char *e = strchr(s, 'e');
+	if (e == NULL) {
+		*err = "not a float";
+		return false;
+	}
+	char *m_end = e;
+	while (m_end > s && m_end[-1] == '0')
+		m_end--;
+	if (m_end > s && m_end[-1] == '.')
+		m_end--;
+	buf_append(out, s, (size_t) (m_end - s));
+	long ex = strtol(e + 1, NULL, 10);
+	return buf_printf(out, "e%ld", ex);
+}
+
+/* --- text, binary, uuid ------------------------------------------------------------- */
+
+static bool
+encode_text(const struct canon_opts *o, const char *in, size_t len, struct buf *out)
+{
+	if (o->trim_trailing)
+		while (len > 0 && in[len - 1] == ' ')
+			len--;
+	if (!o->casefold)
+		return buf_append(out, in, len);
+	if (!buf_reserve(out, len) || out->data == NULL)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		out->data[out->len + i] = (char) tolower((unsigned char) in[i]);
+	out->len += len;
+	out->data[out->len] = '\0';
+	return true;
+}
+
+static bool
+encode_uuid(const char *in, size_t len, struct buf *out, const char **err)
+{
+	char hex[32];
+	size_t n = 0;
+	const char *p = in, *end = in + len;
+	if (p < end && *p == '{' && end[-1] == '}') {
+		p++;
+		end--;
+	}
+	for (; p < end; p++) {
+		if (*p == '-')
+			continue;
+		if (!isxdigit((unsigned char) *p) || n == 32) {
+			*err = "not a uuid";
+			return false;
+		}
+		hex[n++] = (char) tolower((unsigned char) *p);
+	}
+	if (n != 32) {
+		*err = "not a uuid";
+		return false;
+	}
+	return buf_printf(out, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
+			  hex + 20);
+}
+
+bool
+canon_encode(enum canon_type t, const struct canon_opts *o, const char *in, size_t len,
+	     struct buf *out, const char **err)
+{
+	*err = NULL;
+	switch (t) {
+	case CANON_BOOL:
+		return encode_bool(in, len, out, err);
+	case CANON_NUMBER: {
+		size_t before = out->len;
+		if (canon_normalize_number(in, len, out))
+			return true;
+		out->len = before;
+		if (out->data)
+			out->data[before] = '\0';
+		*err = "not a number";
+		return false;
+	}
+	case CANON_FLOAT:
+		return encode_float(o, in, len, out, err);
+	case CANON_TEXT:
+		return encode_text(o, in, len, out);
+	case CANON_BINARY:
+	case CANON_INVALID:
+		return buf_append(out, in, len);
+	case CANON_UUID:
+		return encode_uuid(in, len, out, err);
+	case CANON_DATE:
+		return canon_encode_date(in, len, out, err);
+	case CANON_TIME:
+		return canon_encode_time(o, in, len, out, err);
+	case CANON_TIMESTAMP:
+		return canon_encode_timestamp(o, in, len, out, err);
+	case CANON_JSON:
+		return canon_canonical_json(in, len, out, err);
+	case CANON_NULL:
+	case CANON_TYPE_COUNT:
+		break;
+	}
+	*err = "unknown canonical type";
+	return false;
+}
+
+/* --- ordering ---------------------------------------------------------------------- */
+
+static int
+bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen;
+	int c = n ? memcmp(a, b, n) : 0;
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+/* number_cmp orders normalized decimals: sign, integer digit count, then digits. */
+static int
+number_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	bool an = alen > 0 && a[0] == '-', bn = blen > 0 && b[0] == '-';
+	if (an != bn)
+		return an ? -1 : 1;
+	if (an) {
+		a++, alen--, b++, blen--;
+	}
+	const char *adot = memchr(a, '.', alen), *bdot = memchr(b, '.', blen);
+	size_t ai = adot ? (size_t) (adot - a) : alen;
+	size_t bi = bdot ? (size_t) (bdot - b) : blen;
+	/* canonical "0.x" has integer part "0": treat as zero-length integer part */
+	size_t ail = (ai == 1 && a[0] == '0') ? 0 : ai;
+	size_t bil = (bi == 1 && b[0] == '0') ? 0 : bi;
+	int c;
+	if (ail != bil)
+		c = ail < bil ? -1 : 1;
+	else {
+		c = bytes_cmp(a, ai, b, bi);
+		if (c == 0)
+			c = bytes_cmp(a + ai, alen - ai, b + bi, blen - bi);
+	}
+	return an ? -c : c;
+}
+
+int
+canon_compare(enum canon_type t, const char *a, size_t alen, const char *b, size_t blen)
+{
+	switch (t) {
+	case CANON_NUMBER:
+		return number_cmp(a, alen, b, blen);
+	case CANON_FLOAT: {
+		char x[64] = {0}, y[64] = {0};
+		memcpy(x, a, alen < sizeof(x) - 1 ? alen : sizeof(x) - 1);
+		memcpy(y, b, blen < sizeof(y) - 1 ? blen : sizeof(y) - 1);
+		double dx = strtod(x, NULL), dy = strtod(y, NULL);
+		return dx < dy ? -1 : dx > dy ? 1 : 0;
+	}
+	case CANON_BOOL: /* "false" < "true" by bytes, as engines order booleans */
+	default:
+		return bytes_cmp(a, alen, b, blen);
+	}
+}
+
+bool
+canon_display(enum canon_type t, const char *v, size_t len, struct buf *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (t != CANON_BINARY && t != CANON_INVALID)
+		return buf_append(out, v, len);
+	buf_append(out, "\\x", 2);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char) v[i];
+		char h[2] = {hex[c >> 4], hex[c & 15]};
+		buf_append(out, h, 2);
+	}
+	return !out->failed;
+}

@@ -1,0 +1,121 @@
+/*
+ * endpoint/endpoint.h: the one interface through which crosscheck reaches any engine.
+ *
+ * Every engine implements the same operations; an engine that cannot do one says so
+ * with a clear error, never a silent fallback that changes results. Endpoints deliver
+ * values as decoded text (binary columns as raw bytes) through a row callback; they know
+ * nothing of hashing, comparison or the store. One endpoint is one connection, used by
+ * one thread at a time.
+ *
+ * Key ranges and key lists arrive as canonical keys (core/row.h framing); each engine
+ * turns those canonical values back into bound parameters of its own dialect, and must
+ * order rows by the canonical key order (core/canon.h canon_compare): numbers
+ * numerically, text by bytes (the "C" collation), and so on.
+ */
+#ifndef CROSSCHECK_ENDPOINT_ENDPOINT_H
+#define CROSSCHECK_ENDPOINT_ENDPOINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/canon.h"
+#include "core/row.h"
+#include "util/buf.h"
+
+struct column_desc {
+	char *name;
+	char *engine_type;	/* the engine's own name, e.g. "numeric(12,2)" */
+	char *cast_type;	/* type name for casts of bound values, e.g. "numeric" */
+	enum canon_type type;	/* this side's canonical type */
+	bool single_float;	/* float4 / FLOAT: fewer significant digits are meaningful */
+	bool fixed_char;	/* CHAR(n): the engine may pad with spaces */
+	bool nullable;
+	bool byte_order_text;	/* text already compared by bytes (C collation) */
+};
+
+struct table_desc {
+	char *schema;		/* as resolved on the engine */
+	char *name;
+	struct column_desc *cols;
+	int ncols;
+	int *key;		/* indices into cols, in key order */
+	int nkeys;
+	bool key_is_primary;	/* false when a unique index was chosen */
+	int64_t estimated_rows; /* -1 when unknown */
+};
+
+void table_desc_free(struct table_desc *t);
+/* table_desc_find returns the index of a column by exact name, or -1. */
+int table_desc_find(const struct table_desc *t, const char *name);
+
+/* What to read: which columns (in delivery order), which key, which range. */
+struct scan_request {
+	const struct table_desc *table;
+	const int *cols;	/* indices into table->cols, delivery order */
+	int ncols;
+	const int *key;		/* indices into table->cols; the ORDER BY and range key */
+	int nkeys;
+	const char *lo;		/* canonical key, inclusive; NULL = unbounded */
+	size_t lolen;
+	const char *hi;		/* canonical key, exclusive; NULL = unbounded */
+	size_t hilen;
+};
+
+/* Called once per row with ncols values in request order; false stops the read. */
+typedef bool (*row_fn)(void *ctx, const struct value *vals);
+
+struct endpoint_options {
+	const char *label;	     /* "source" or "target": in every error message */
+	int statement_timeout_ms;    /* 0 = none */
+	int connect_timeout_s;
+	bool read_write;	     /* repair only; audits are read-only */
+};
+
+struct endpoint;
+
+struct endpoint_ops {
+	const char *engine;
+	bool (*describe)(struct endpoint *ep, const char *schema, const char *table,
+			 struct table_desc *out);
+	/* key_bounds: calls fn twice (min then max) with the key values; *empty if no row */
+	bool (*key_bounds)(struct endpoint *ep, const struct scan_request *r, row_fn fn,
+			   void *ctx, bool *empty);
+	bool (*count)(struct endpoint *ep, const struct scan_request *r, int64_t *out);
+	/* scan: the range's rows in canonical key order, streamed */
+	bool (*scan)(struct endpoint *ep, const struct scan_request *r, row_fn fn, void *ctx);
+	/* fetch: the current rows for the given canonical keys, any order */
+	bool (*fetch)(struct endpoint *ep, const struct scan_request *r, const char *const *keys,
+		      const size_t *keylens, int nkeys, row_fn fn, void *ctx);
+	void (*close)(struct endpoint *ep);
+};
+
+struct endpoint {
+	const struct endpoint_ops *ops;
+	char *label;
+	char *shown_uri;	/* redacted */
+};
+
+/*
+ * endpoint_open picks the engine by URI scheme and connects. On failure it has logged a
+ * one-line error naming the side and the redacted URI, and returns false.
+ */
+bool endpoint_open(const char *uri, const struct endpoint_options *opts, struct endpoint **out);
+void endpoint_close(struct endpoint *ep);
+/* endpoint_check_uri validates a URI's shape and scheme without connecting. */
+bool endpoint_check_uri(const char *uri, const char *label);
+
+/* Engine constructors, used by endpoint_open. */
+bool pg_endpoint_open(const char *uri, const struct endpoint_options *opts, struct endpoint **out);
+
+/* Shared helpers for engines. */
+void endpoint_base_init(struct endpoint *ep, const struct endpoint_ops *ops, const char *uri,
+			const struct endpoint_options *opts);
+void endpoint_base_free(struct endpoint *ep);
+/* endpoint_hex_decode turns "\x4142" / "4142" into raw bytes appended to out. */
+bool endpoint_hex_decode(const char *in, size_t len, struct buf *out);
+/* endpoint_bind_text appends the engine-neutral parameter text of a canonical value
+ * (binary as \x hex, as PostgreSQL's bytea input reads it). */
+bool endpoint_bind_text(enum canon_type t, const char *v, size_t len, struct buf *out);
+
+#endif

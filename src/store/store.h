@@ -1,0 +1,147 @@
+/*
+ * store/store.h: the SQLite store, the only way any module reaches crosscheck.db.
+ *
+ * One file holds runs, per-table and per-partition results, failures, checkpoints and
+ * generated tasks. Each partition's result and its failures commit in one transaction,
+ * so a killed run loses nothing it reported. URIs arrive here already redacted; no
+ * value of a row is stored, only keys and column names.
+ *
+ * A store is safe to share between threads: every call takes the store's mutex.
+ */
+#ifndef CROSSCHECK_STORE_STORE_H
+#define CROSSCHECK_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+#define STORE_SCHEMA_VERSION 1
+
+/* store_open opens or creates the store (WAL) and migrates it to the current schema. */
+bool store_open(const char *path, struct store **out);
+void store_close(struct store *s);
+/* store_integrity_ok runs PRAGMA integrity_check. */
+bool store_integrity_ok(struct store *s);
+int store_schema_version(struct store *s);
+
+/* --- runs ----------------------------------------------------------------------- */
+
+struct run_info {
+	int64_t id;
+	const char *kind;	 /* "audit", "drift", ... */
+	const char *started_at;
+	const char *finished_at; /* NULL while running */
+	const char *status;	 /* running | done | failed | interrupted */
+	const char *verdict;	 /* consistent | differences | pending | error */
+	const char *source;	 /* redacted URI */
+	const char *target;
+	const char *options;	 /* JSON, no secrets */
+	const char *fingerprint;
+	int exit_code;
+	int64_t tables, source_rows, target_rows, differences;
+};
+
+bool store_run_begin(struct store *s, const char *kind, const char *source, const char *target,
+		     const char *options_json, const char *fingerprint, int64_t *run_id);
+bool store_run_finish(struct store *s, int64_t run, const char *status, const char *verdict,
+		      int exit_code);
+typedef bool (*run_fn)(void *ctx, const struct run_info *r);
+/* store_list_runs calls fn for runs, newest first; limit 0 = all. */
+bool store_list_runs(struct store *s, int limit, run_fn fn, void *ctx);
+bool store_get_run(struct store *s, int64_t run, run_fn fn, void *ctx, bool *found);
+/* store_latest_run gives the newest run id, 0 if the store has none. */
+bool store_latest_run(struct store *s, int64_t *run);
+
+/* --- tables and partitions ---------------------------------------------------------- */
+
+struct table_result {
+	const char *table;	  /* source schema.table */
+	const char *target_table; /* target name */
+	const char *status;	  /* planned | running | done | error */
+	const char *state;	  /* DMS-style: Validated, Mismatched records, ... */
+	int64_t partitions;
+	int64_t source_rows, target_rows;
+	int64_t matched, missing_target, missing_source, record_diff;
+	double elapsed_s;
+	const char *error;
+	const char *key_columns;  /* JSON array */
+	const char *columns;	  /* JSON array of compared columns */
+};
+
+bool store_table_put(struct store *s, int64_t run, const struct table_result *t);
+typedef bool (*table_fn)(void *ctx, const struct table_result *t);
+bool store_list_tables(struct store *s, int64_t run, table_fn fn, void *ctx);
+
+struct partition_result {
+	const char *table;
+	int part_no;
+	const char *lo;		/* JSON bound or "null" */
+	const char *hi;
+	const void *lo_key;	/* canonical key bytes (for resume), NULL when open */
+	size_t lo_len;
+	const void *hi_key;
+	size_t hi_len;
+	const char *status;	/* planned | done | error */
+	int64_t source_rows, target_rows;
+	int64_t matched, missing_target, missing_source, record_diff;
+	const char *source_digest, *target_digest;
+	double elapsed_s;
+	int attempts;
+	const char *error;
+};
+
+struct failure_record {
+	const char *key_json;
+	const void *key;	/* canonical key bytes */
+	size_t keylen;
+	const char *kind;	/* MISSING_TARGET | MISSING_SOURCE | RECORD_DIFF */
+	const char *columns;	/* JSON array of column names */
+	const char *state;	/* pending | confirmed | resolved */
+};
+
+/* store_partition_plan records planned partitions of a table in one transaction. */
+bool store_partition_plan(struct store *s, int64_t run, const struct partition_result *parts,
+			  int n);
+/* store_partition_commit records a partition's result with its failures, atomically. */
+bool store_partition_commit(struct store *s, int64_t run, const struct partition_result *p,
+			    const struct failure_record *f, int nf);
+typedef bool (*partition_fn)(void *ctx, const struct partition_result *p);
+bool store_list_partitions(struct store *s, int64_t run, const char *table, partition_fn fn,
+			   void *ctx);
+
+/* --- failures ------------------------------------------------------------------------ */
+
+struct failure_row {
+	int64_t id;
+	int64_t run;
+	const char *table;
+	const char *key_json;
+	const void *key;
+	size_t keylen;
+	const char *kind;
+	const char *columns;
+	const char *state;
+	int attempts;
+	const char *first_seen;
+	const char *last_seen;
+};
+
+struct failure_filter {
+	int64_t run;	   /* 0 = every run */
+	const char *table; /* NULL = any */
+	const char *kind;
+	const char *state;
+	int64_t limit;	   /* 0 = no limit */
+};
+
+typedef bool (*failure_fn)(void *ctx, const struct failure_row *f);
+bool store_list_failures(struct store *s, const struct failure_filter *flt, failure_fn fn,
+			 void *ctx);
+/* store_failure_update records a recheck's outcome (bumps attempts and last_seen). */
+bool store_failure_update(struct store *s, int64_t id, const char *state, const char *kind,
+			  const char *columns);
+bool store_count_failures(struct store *s, const struct failure_filter *flt, int64_t *n);
+
+#endif
