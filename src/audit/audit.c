@@ -399,6 +399,8 @@ audit_run(const struct audit_options *o, struct store *st, int64_t *run_id,
 			goto cleanup_tables;
 		}
 
+	if (o->ntables > 1 && !audit_check_names(o, tables, o->ntables))
+		goto cleanup_tables;
 	if (!store_run_begin(st, o->kind, shown_src, shown_tgt, opts, fp, run_id))
 		goto cleanup_tables;
 	started = true;

@@ -38,6 +38,8 @@ struct table_plan {
 bool table_plan_build(const struct audit_options *o, const struct table_spec *spec,
 		      struct endpoint *src, struct endpoint *tgt, struct table_plan *tp);
 void table_plan_free(struct table_plan *tp);
+/* audit_check_names: every column named in the options exists in one of the tables */
+bool audit_check_names(const struct audit_options *o, const struct table_plan *tables, int n);
 void table_plan_scan_request(const struct table_plan *tp, int side, struct scan_request *r);
 /* partition planning: integer split or key walk */
 bool table_plan_partitions(const struct audit_options *o, struct table_plan *tp,

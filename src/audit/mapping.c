@@ -111,6 +111,37 @@ add_column(struct table_plan *tp, const struct audit_options *o, int si, int ti)
 	return true;
 }
 
+/* name_in_any: does any of the tables have this source column? */
+static bool
+name_in_any(const struct table_plan *tables, int n, const char *name)
+{
+	for (int t = 0; t < n; t++)
+		if (table_desc_find(&tables[t].src, name) >= 0)
+			return true;
+	return false;
+}
+
+bool
+audit_check_names(const struct audit_options *o, const struct table_plan *tables, int n)
+{
+	const struct strlist *named[] = {&o->columns, &o->exclude, &o->key};
+	const char *flags[] = {"--columns", "--exclude-columns", "--key"};
+	for (int l = 0; l < 3; l++)
+		for (size_t i = 0; i < named[l]->n; i++)
+			if (!name_in_any(tables, n, named[l]->items[i])) {
+				log_error("%s%sunknown column \"%s\" in %s", n == 1 ? tables[0].name : "",
+					  n == 1 ? ": " : "", named[l]->items[i], flags[l]);
+				return false;
+			}
+	for (int i = 0; i < o->nmaps; i++)
+		if (!name_in_any(tables, n, o->maps[i].source)) {
+			log_error("%s%sunknown column \"%s\" in --map", n == 1 ? tables[0].name : "",
+				  n == 1 ? ": " : "", o->maps[i].source);
+			return false;
+		}
+	return true;
+}
+
 static int
 plan_col_of_source(const struct table_plan *tp, int si)
 {
@@ -136,31 +167,27 @@ table_plan_build(const struct audit_options *o, const struct table_spec *spec,
 	buf_printf(&b, "%s.%s", tp->tgt.schema, tp->tgt.name);
 	tp->target_name = buf_steal(&b);
 
-	/* every named column must exist: a typo must not shrink the audit silently */
-	const struct strlist *named[] = {&o->columns, &o->exclude, &o->key};
-	const char *flags[] = {"--columns", "--exclude-columns", "--key"};
-	for (int l = 0; l < 3; l++)
-		for (size_t i = 0; i < named[l]->n; i++)
-			if (table_desc_find(&tp->src, named[l]->items[i]) < 0) {
-				log_error("%s: unknown column \"%s\" in %s", tp->name,
-					  named[l]->items[i], flags[l]);
-				return false;
-			}
-	for (int i = 0; i < o->nmaps; i++)
-		if (table_desc_find(&tp->src, o->maps[i].source) < 0) {
-			log_error("%s: unknown column \"%s\" in --map", tp->name, o->maps[i].source);
-			return false;
-		}
+	/*
+	 * Column options name source columns. With one table every name must exist there;
+	 * with several, a name applies to the tables that have it, and audit_check_names
+	 * makes sure each exists in at least one: a typo must not shrink the audit silently.
+	 */
+	if (o->ntables == 1 && !audit_check_names(o, tp, 1))
+		return false;
+	bool key_here = o->key.n > 0;
+	for (size_t i = 0; i < o->key.n; i++)
+		key_here &= table_desc_find(&tp->src, o->key.items[i]) >= 0;
 
 	/* the key: --key, else the catalog's */
-	int nkeys = (int) o->key.n;
+	int nkeys = key_here ? (int) o->key.n : 0;
 	int *skey = xcalloc((size_t) (nkeys ? nkeys : tp->src.nkeys) + 1, sizeof(int));
 	if (nkeys) {
 		for (int k = 0; k < nkeys; k++)
 			skey[k] = table_desc_find(&tp->src, o->key.items[k]);
 	} else {
 		nkeys = tp->src.nkeys;
-		memcpy(skey, tp->src.key, (size_t) nkeys * sizeof(int));
+		if (nkeys > 0)
+			memcpy(skey, tp->src.key, (size_t) nkeys * sizeof(int));
 	}
 	bool ok = false;
 	if (nkeys == 0) {

@@ -1,0 +1,329 @@
+/*
+ * tests/unit/test_canon.c: the canonical value contract, type by type.
+ *
+ * Each case states a logical equality (or inequality) that must hold in canonical
+ * bytes; cross-engine spellings of one value must encode identically.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/canon.h"
+
+static struct canon_opts opts;
+
+/* enc returns the canonical text of in as type t, or "!error" (static buffer). */
+static const char *
+enc_with(enum canon_type t, const struct canon_opts *o, const char *in)
+{
+	static char out[512];
+	struct buf b;
+	buf_init(&b);
+	const char *err = NULL;
+	if (canon_encode(t, o, in, strlen(in), &b, &err))
+		snprintf(out, sizeof(out), "%.*s", (int) b.len, b.data ? b.data : "");
+	else
+		snprintf(out, sizeof(out), "!%s", err ? err : "error");
+	buf_free(&b);
+	return out;
+}
+
+static const char *
+enc(enum canon_type t, const char *in)
+{
+	return enc_with(t, &opts, in);
+}
+
+static void
+assert_same(enum canon_type t, const char *a, const char *b)
+{
+	char x[512];
+	snprintf(x, sizeof(x), "%s", enc(t, a));
+	assert_true(x[0] != '!');
+	assert_string_equal(x, enc(t, b));
+}
+
+static void
+assert_differ(enum canon_type t, const char *a, const char *b)
+{
+	char x[512];
+	snprintf(x, sizeof(x), "%s", enc(t, a));
+	assert_string_not_equal(x, enc(t, b));
+}
+
+static void
+test_numbers(void **state)
+{
+	(void) state;
+	assert_string_equal(enc(CANON_NUMBER, "12.50"), "12.5");
+	assert_same(CANON_NUMBER, "12.50", "12.5");
+	assert_same(CANON_NUMBER, "1.5", "1.50");
+	assert_differ(CANON_NUMBER, "1.5", "1.51");
+	assert_same(CANON_NUMBER, "-0", "0");
+	assert_same(CANON_NUMBER, "-0.000", "0");
+	assert_same(CANON_NUMBER, "007", "7");
+	assert_same(CANON_NUMBER, "+7", "7");
+	assert_same(CANON_NUMBER, "1e3", "1000");
+	assert_same(CANON_NUMBER, "1.25E-2", "0.0125");
+	assert_same(CANON_NUMBER, ".5", "0.5");
+	assert_same(CANON_NUMBER, "5.", "5");
+	assert_differ(CANON_NUMBER, "-5", "5");
+	/* beyond 64 bits and beyond double precision: exact */
+	assert_string_equal(enc(CANON_NUMBER, "18446744073709551616"), "18446744073709551616");
+	assert_differ(CANON_NUMBER, "18446744073709551615", "18446744073709551614");
+	assert_string_equal(enc(CANON_NUMBER, "12345678901234567890.123456789012345678"),
+			    "12345678901234567890.123456789012345678");
+	assert_string_equal(enc(CANON_NUMBER, "NaN"), "NaN");
+	assert_string_equal(enc(CANON_NUMBER, "-Infinity"), "-Infinity");
+	assert_true(enc(CANON_NUMBER, "abc")[0] == '!');
+	assert_true(enc(CANON_NUMBER, "1.2.3")[0] == '!');
+	assert_true(enc(CANON_NUMBER, "")[0] == '!');
+	assert_true(enc(CANON_NUMBER, "1e")[0] == '!');
+}
+
+static void
+test_floats(void **state)
+{
+	(void) state;
+	assert_same(CANON_FLOAT, "1.5", "1.50");
+	assert_same(CANON_FLOAT, "0.1", "0.10000000000000001");
+	assert_differ(CANON_FLOAT, "0.1", "0.2");
+	assert_same(CANON_FLOAT, "-0", "0");
+	assert_same(CANON_FLOAT, "1e300", "1.0E300");
+	assert_string_equal(enc(CANON_FLOAT, "NaN"), "NaN");
+	assert_string_equal(enc(CANON_FLOAT, "-Infinity"), "-Infinity");
+	assert_string_equal(enc(CANON_FLOAT, "inf"), "Infinity");
+	/* single precision: float4 0.1 widened to double equals 0.1 at 6 digits only */
+	struct canon_opts single = opts;
+	single.float_digits = 6;
+	char a[64];
+	snprintf(a, sizeof(a), "%s", enc_with(CANON_FLOAT, &single, "0.100000001490116"));
+	assert_string_equal(a, enc_with(CANON_FLOAT, &single, "0.1"));
+	assert_differ(CANON_FLOAT, "0.100000001490116", "0.1");
+	assert_true(enc(CANON_FLOAT, "x1")[0] == '!');
+}
+
+static void
+test_bool(void **state)
+{
+	(void) state;
+	assert_string_equal(enc(CANON_BOOL, "t"), "true");
+	assert_same(CANON_BOOL, "t", "1");
+	assert_same(CANON_BOOL, "true", "TRUE");
+	assert_same(CANON_BOOL, "f", "0");
+	assert_differ(CANON_BOOL, "t", "f");
+	assert_true(enc(CANON_BOOL, "2")[0] == '!');
+}
+
+static void
+test_text(void **state)
+{
+	(void) state;
+	assert_differ(CANON_TEXT, "abc", "abc  ");
+	assert_differ(CANON_TEXT, "", " ");
+	assert_differ(CANON_TEXT, "abc", "ABC");
+	struct canon_opts o = opts;
+	o.trim_trailing = true;
+	char x[64];
+	snprintf(x, sizeof(x), "%s", enc_with(CANON_TEXT, &o, "abc   "));
+	assert_string_equal(x, "abc");
+	o.casefold = true;
+	snprintf(x, sizeof(x), "%s", enc_with(CANON_TEXT, &o, "AbC"));
+	assert_string_equal(x, "abc");
+	/* UTF-8 is bytes as stored: composed and decomposed e-acute differ */
+	assert_differ(CANON_TEXT, "\xc3\xa9", "e\xcc\x81");
+	assert_string_equal(enc(CANON_TEXT, "\xf0\x9f\x98\x80"), "\xf0\x9f\x98\x80");
+}
+
+static void
+test_uuid(void **state)
+{
+	(void) state;
+	assert_string_equal(enc(CANON_UUID, "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"),
+			    "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+	assert_same(CANON_UUID, "{a0eebc999c0b4ef8bb6d6bb9bd380a11}",
+		    "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+	assert_true(enc(CANON_UUID, "a0eebc99")[0] == '!');
+}
+
+static void
+test_dates(void **state)
+{
+	(void) state;
+	assert_string_equal(enc(CANON_DATE, "2024-02-29"), "2024-02-29");
+	assert_same(CANON_DATE, "2024-2-9", "2024-02-09");
+	assert_same(CANON_DATE, "2024-01-02T00:00:00.000Z", "2024-01-02");
+	assert_same(CANON_DATE, "1704153600000", "2024-01-02"); /* epoch millis */
+	assert_string_equal(enc(CANON_DATE, "0044-03-15 BC"), "-0043-03-15");
+	assert_string_equal(enc(CANON_DATE, "infinity"), "infinity");
+	assert_true(enc(CANON_DATE, "2023-02-29")[0] == '!');
+	assert_string_equal(enc(CANON_DATE, "0000-00-00"),
+			    "!zero date (MySQL 0000-00-00) has no calendar value");
+	assert_true(enc(CANON_DATE, "2024-01-02 10:00:00")[0] == '!');
+}
+
+static void
+test_timestamps(void **state)
+{
+	(void) state;
+	assert_string_equal(enc(CANON_TIMESTAMP, "2024-01-02 03:04:05.5+00"),
+			    "2024-01-02T03:04:05.500000Z");
+	/* PostgreSQL, MySQL and OpenSearch spellings of one instant */
+	assert_same(CANON_TIMESTAMP, "2024-01-02 03:04:05.5+00", "2024-01-02 03:04:05.500000");
+	assert_same(CANON_TIMESTAMP, "2024-01-02 03:04:05.5+00", "2024-01-02T03:04:05.500Z");
+	assert_same(CANON_TIMESTAMP, "2024-01-02 05:04:05.5+02", "2024-01-02T03:04:05.500Z");
+	assert_same(CANON_TIMESTAMP, "2024-01-01 22:04:05.5-05:00", "2024-01-02T03:04:05.5Z");
+	assert_same(CANON_TIMESTAMP, "1704164645500", "2024-01-02T03:04:05.5Z");
+	assert_same(CANON_TIMESTAMP, "2024-01-02", "2024-01-02 00:00:00");
+	assert_differ(CANON_TIMESTAMP, "2024-01-02 03:04:05", "2024-01-02 03:04:06");
+	assert_differ(CANON_TIMESTAMP, "2024-01-02 03:04:05.000001", "2024-01-02 03:04:05");
+	/* precision: compared at 3 digits, microseconds differences vanish */
+	struct canon_opts o = opts;
+	o.frac_digits = 3;
+	char a[64];
+	snprintf(a, sizeof(a), "%s", enc_with(CANON_TIMESTAMP, &o, "2024-01-02 03:04:05.123456"));
+	assert_string_equal(a, enc_with(CANON_TIMESTAMP, &o, "2024-01-02 03:04:05.123"));
+	/* zone-less values taken at a configured offset */
+	o = opts;
+	o.zone_offset_sec = 3600;
+	snprintf(a, sizeof(a), "%s", enc_with(CANON_TIMESTAMP, &o, "2024-01-02 04:04:05"));
+	assert_string_equal(a, enc(CANON_TIMESTAMP, "2024-01-02 03:04:05+00"));
+	/* day and year boundaries after zone conversion */
+	assert_string_equal(enc(CANON_TIMESTAMP, "2024-01-01 00:30:00+01"),
+			    "2023-12-31T23:30:00.000000Z");
+	assert_string_equal(enc(CANON_TIMESTAMP, "-infinity"), "-infinity");
+	assert_true(enc(CANON_TIMESTAMP, "2024-13-01 00:00:00")[0] == '!');
+	assert_true(enc(CANON_TIMESTAMP, "0000-00-00 00:00:00")[0] == '!');
+	assert_true(enc(CANON_TIMESTAMP, "yesterday")[0] == '!');
+}
+
+static void
+test_times(void **state)
+{
+	(void) state;
+	assert_string_equal(enc(CANON_TIME, "03:04:05"), "03:04:05.000000");
+	assert_same(CANON_TIME, "03:04:05.5", "03:04:05.500");
+	assert_same(CANON_TIME, "05:04:05+02", "03:04:05");
+	assert_string_equal(enc(CANON_TIME, "-838:59:59"), "-838:59:59.000000");
+	assert_string_equal(enc(CANON_TIME, "24:00:00"), "24:00:00.000000");
+	assert_true(enc(CANON_TIME, "3pm")[0] == '!');
+}
+
+static void
+test_json(void **state)
+{
+	(void) state;
+	assert_string_equal(enc(CANON_JSON, "{ \"b\": 1, \"a\": [1, 2.50, \"x\"] }"),
+			    "{\"a\":[1,2.5,\"x\"],\"b\":1}");
+	assert_same(CANON_JSON, "{\"a\":1,\"b\":2}", "{\"b\":2,  \"a\":1.0}");
+	assert_differ(CANON_JSON, "[1,2]", "[2,1]");
+	assert_same(CANON_JSON, "\"\\u00e9\"", "\"\xc3\xa9\"");
+	assert_same(CANON_JSON, "\"\\ud83d\\ude00\"", "\"\xf0\x9f\x98\x80\"");
+	/* duplicate keys: the last one wins, as in jsonb and MySQL */
+	assert_string_equal(enc(CANON_JSON, "{\"a\":1,\"a\":2}"), "{\"a\":2}");
+	/* numbers beyond 64 bits keep every digit (json-c would clamp them) */
+	assert_string_equal(enc(CANON_JSON, "[123456789012345678901234567890]"),
+			    "[123456789012345678901234567890]");
+	assert_string_equal(enc(CANON_JSON, "null"), "null");
+	assert_true(enc(CANON_JSON, "{\"a\":}")[0] == '!');
+	assert_true(enc(CANON_JSON, "[1,2")[0] == '!');
+	assert_true(enc(CANON_JSON, "{} x")[0] == '!');
+	char deep[1200];
+	memset(deep, '[', 600);
+	memset(deep + 600, ']', 600);
+	deep[1200 - 1] = '\0';
+	assert_true(enc(CANON_JSON, deep)[0] == '!'); /* too deep, not a stack overflow */
+}
+
+static void
+test_binary(void **state)
+{
+	(void) state;
+	struct buf b, d;
+	buf_init(&b);
+	buf_init(&d);
+	const char *err;
+	assert_true(canon_encode(CANON_BINARY, &opts, "a\0b", 3, &b, &err));
+	assert_int_equal(b.len, 3);
+	assert_true(canon_display(CANON_BINARY, b.data, b.len, &d));
+	assert_string_equal(d.data, "\\x610062");
+	buf_free(&b);
+	buf_free(&d);
+}
+
+static void
+test_unify(void **state)
+{
+	(void) state;
+	assert_int_equal(canon_unify(CANON_NUMBER, CANON_NUMBER), CANON_NUMBER);
+	assert_int_equal(canon_unify(CANON_NUMBER, CANON_BOOL), CANON_BOOL);
+	assert_int_equal(canon_unify(CANON_FLOAT, CANON_NUMBER), CANON_FLOAT);
+	assert_int_equal(canon_unify(CANON_DATE, CANON_TIMESTAMP), CANON_TIMESTAMP);
+	assert_int_equal(canon_unify(CANON_TEXT, CANON_UUID), CANON_UUID);
+	assert_int_equal(canon_unify(CANON_JSON, CANON_TEXT), CANON_JSON);
+	assert_int_equal(canon_unify(CANON_DATE, CANON_BINARY), CANON_NULL);
+	assert_int_equal(canon_unify(CANON_TEXT, CANON_BINARY), CANON_NULL);
+}
+
+static int
+cmp(enum canon_type t, const char *a, const char *b)
+{
+	char x[128], y[128];
+	snprintf(x, sizeof(x), "%s", enc(t, a));
+	snprintf(y, sizeof(y), "%s", enc(t, b));
+	int c = canon_compare(t, x, strlen(x), y, strlen(y));
+	return c < 0 ? -1 : c > 0 ? 1 : 0;
+}
+
+static void
+test_compare(void **state)
+{
+	(void) state;
+	assert_int_equal(cmp(CANON_NUMBER, "9", "10"), -1);
+	assert_int_equal(cmp(CANON_NUMBER, "-10", "-9"), -1);
+	assert_int_equal(cmp(CANON_NUMBER, "-1", "0"), -1);
+	assert_int_equal(cmp(CANON_NUMBER, "0.5", "0.25"), 1);
+	assert_int_equal(cmp(CANON_NUMBER, "1.5", "1.50"), 0);
+	assert_int_equal(cmp(CANON_NUMBER, "0.05", "0.5"), -1);
+	assert_int_equal(cmp(CANON_NUMBER, "-0.5", "-0.05"), -1);
+	assert_int_equal(cmp(CANON_NUMBER, "18446744073709551615", "9223372036854775808"), 1);
+	assert_int_equal(cmp(CANON_TEXT, "B", "a"), -1); /* bytes, not a locale */
+	assert_int_equal(cmp(CANON_TEXT, "a", "ab"), -1);
+	assert_int_equal(cmp(CANON_TIMESTAMP, "2024-01-02 03:00:00+05", "2024-01-01 23:00:00+00"), -1);
+	assert_int_equal(cmp(CANON_FLOAT, "-2.5", "1e-3"), -1);
+}
+
+static void
+test_civil(void **state)
+{
+	(void) state;
+	assert_int_equal(canon_days_from_civil(1970, 1, 1), 0);
+	assert_int_equal(canon_days_from_civil(2000, 3, 1), 11017);
+	for (int64_t z = -800000; z < 800000; z += 997) {
+		int64_t y;
+		unsigned m, d;
+		canon_civil_from_days(z, &y, &m, &d);
+		assert_int_equal(canon_days_from_civil(y, m, d), z);
+	}
+}
+
+int
+main(void)
+{
+	opts = canon_opts_default();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_numbers), cmocka_unit_test(test_floats),
+		cmocka_unit_test(test_bool),	cmocka_unit_test(test_text),
+		cmocka_unit_test(test_uuid),	cmocka_unit_test(test_dates),
+		cmocka_unit_test(test_timestamps), cmocka_unit_test(test_times),
+		cmocka_unit_test(test_json),	cmocka_unit_test(test_binary),
+		cmocka_unit_test(test_unify),	cmocka_unit_test(test_compare),
+		cmocka_unit_test(test_civil),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
