@@ -75,12 +75,13 @@ json_strlist(struct buf *b, const struct strlist *l)
 }
 
 /*
- * options_json records what shaped the results (never a secret: URIs are redacted by
- * the caller). The fingerprint is a hash of the endpoints and this text: a resume must
- * see the same ones.
+ * options_json records the options (never a secret: URIs are redacted by the caller).
+ * With shape_only it gives only those that shape the results (tables, keys, columns,
+ * partitioning, comparison): the fingerprint hashes them with the endpoints, and a resume
+ * must see the same ones, while --jobs or throttling may change between the two halves.
  */
 static char *
-options_json(const struct audit_options *o)
+options_json(const struct audit_options *o, bool shape_only)
 {
 	struct buf b;
 	buf_init(&b);
@@ -110,177 +111,31 @@ options_json(const struct audit_options *o)
 		buf_append_json_string(&b, o->maps[i].target, strlen(o->maps[i].target));
 	}
 	buf_printf(&b,
-		   "},\"partition_rows\":%lld,\"jobs\":%d,\"recheck_delay_s\":%g,"
-		   "\"recheck_attempts\":%d,\"float_digits\":%d,\"frac_digits\":%d,"
-		   "\"zone_offset_s\":%d,\"casefold\":%s}",
-		   (long long) o->partition_rows, o->jobs, o->recheck_delay, o->recheck_attempts,
-		   o->float_digits, o->frac_digits, o->zone_offset_sec, o->casefold ? "true" : "false");
+		   "},\"partition_rows\":%lld,\"float_digits\":%d,\"frac_digits\":%d,"
+		   "\"zone_offset_s\":%d,\"casefold\":%s",
+		   (long long) o->partition_rows, o->float_digits, o->frac_digits,
+		   o->zone_offset_sec, o->casefold ? "true" : "false");
+	if (!shape_only) {
+		buf_printf(&b,
+			   ",\"jobs\":%d,\"recheck_delay_s\":%g,\"recheck_attempts\":%d,"
+			   "\"max_rows_per_second\":%g,\"max_replica_lag_s\":%g,\"lag_window_s\":%g,"
+			   "\"lag_column\":",
+			   o->jobs, o->recheck_delay, o->recheck_attempts, o->max_rows_per_second,
+			   o->max_replica_lag, o->lag_window);
+		if (o->lag_column)
+			buf_append_json_string(&b, o->lag_column, strlen(o->lag_column));
+		else
+			buf_append_str(&b, "null");
+		buf_append_str(&b, ",\"lag_query\":");
+		if (o->lag_query)
+			buf_append_json_string(&b, o->lag_query, strlen(o->lag_query));
+		else
+			buf_append_str(&b, "null");
+		if (o->resume_run)
+			buf_printf(&b, ",\"resumed\":true");
+	}
+	buf_append_char(&b, '}');
 	return buf_steal(&b);
-}
-
-/* --- the worker pool ---------------------------------------------------------------------- */
-
-struct task {
-	int table;
-	int part;
-};
-
-struct pool {
-	const struct audit_options *o;
-	struct store *st;
-	int64_t run;
-	struct table_plan *tables;
-	struct task *tasks;
-	int ntasks;
-	pthread_mutex_t mu;
-	int next;	  /* next task to hand out */
-	int done;	  /* tasks finished (ok or not) */
-	int failed;
-	int64_t rows;	  /* source + target rows read, for progress */
-};
-
-static bool
-take_task(struct pool *p, struct task *t)
-{
-	pthread_mutex_lock(&p->mu);
-	bool ok = p->next < p->ntasks && !audit_interrupted;
-	if (ok)
-		*t = p->tasks[p->next++];
-	pthread_mutex_unlock(&p->mu);
-	return ok;
-}
-
-static bool
-open_pair(const struct audit_options *o, struct endpoint **src, struct endpoint **tgt)
-{
-	struct endpoint_options so = {"source", o->statement_timeout_ms, 10, false};
-	struct endpoint_options to = {"target", o->statement_timeout_ms, 10, false};
-	*src = *tgt = NULL;
-	if (endpoint_open(o->source_uri, &so, src) && endpoint_open(o->target_uri, &to, tgt))
-		return true;
-	endpoint_close(*src);
-	endpoint_close(*tgt);
-	*src = *tgt = NULL;
-	return false;
-}
-
-/*
- * worker_main: each worker owns one source and one target connection. A partition whose
- * read fails is retried on fresh connections, with a growing pause, before it is
- * recorded as errored; the other partitions go on either way.
- */
-static void *
-worker_main(void *arg)
-{
-	struct pool *p = arg;
-	struct endpoint *src = NULL, *tgt = NULL;
-	struct task t;
-	while (take_task(p, &t)) {
-		struct table_plan *tp = &p->tables[t.table];
-		bool ok = false;
-		for (int attempt = 1; attempt <= PARTITION_ATTEMPTS && !ok && !audit_interrupted; attempt++) {
-			if (src == NULL && !open_pair(p->o, &src, &tgt)) {
-				struct timespec ts = {attempt, 0};
-				nanosleep(&ts, NULL);
-				continue;
-			}
-			struct partition_outcome r = partition_audit(p->st, p->run, tp, t.part, src, tgt, attempt);
-			ok = r.ok;
-			if (!ok && !r.connection_lost)
-				break;
-			if (!ok) {
-				endpoint_close(src);
-				endpoint_close(tgt);
-				src = tgt = NULL;
-				if (attempt < PARTITION_ATTEMPTS)
-					log_warn("%s: partition %d failed; retrying on new connections", tp->name, t.part);
-			}
-		}
-		pthread_mutex_lock(&p->mu);
-		p->done++;
-		p->failed += !ok;
-		pthread_mutex_unlock(&p->mu);
-		if (!ok) {
-			pthread_mutex_lock(&tp->mu);
-			tp->parts_failed++;
-			pthread_mutex_unlock(&tp->mu);
-		}
-	}
-	endpoint_close(src);
-	endpoint_close(tgt);
-	return NULL;
-}
-
-static void
-draw_progress(struct pool *p, double t0)
-{
-	int64_t rows = 0;
-	for (int i = 0; i < p->o->ntables; i++) {
-		pthread_mutex_lock(&p->tables[i].mu);
-		rows += p->tables[i].source_rows;
-		pthread_mutex_unlock(&p->tables[i].mu);
-	}
-	pthread_mutex_lock(&p->mu);
-	int done = p->done, total = p->ntasks;
-	pthread_mutex_unlock(&p->mu);
-	double el = time_monotonic() - t0;
-	double rate = el > 0 ? (double) rows / el : 0;
-	double eta = done > 0 ? el * (double) (total - done) / done : 0;
-	char line[320];
-	snprintf(line, sizeof(line), "partitions %d/%d  rows %lld  %lld rows/s  eta %llds", done,
-		 total, (long long) rows, (long long) rate, (long long) eta);
-	log_progress_line(line);
-}
-
-static bool
-run_pool(const struct audit_options *o, struct store *st, int64_t run, struct table_plan *tables)
-{
-	struct pool p;
-	memset(&p, 0, sizeof(p));
-	p.o = o;
-	p.st = st;
-	p.run = run;
-	p.tables = tables;
-	pthread_mutex_init(&p.mu, NULL);
-	for (int i = 0; i < o->ntables; i++)
-		p.ntasks += tables[i].plan.n;
-	p.tasks = xcalloc((size_t) p.ntasks, sizeof(struct task));
-	int k = 0;
-	for (int i = 0; i < o->ntables; i++)
-		for (int j = 0; j < tables[i].plan.n; j++)
-			p.tasks[k++] = (struct task){i, j};
-
-	int jobs = o->jobs > 0 ? o->jobs : 1;
-	if (jobs > p.ntasks)
-		jobs = p.ntasks > 0 ? p.ntasks : 1;
-	pthread_t *th = xcalloc((size_t) jobs, sizeof(pthread_t));
-	int started = 0;
-	for (int i = 0; i < jobs; i++)
-		if (pthread_create(&th[i], NULL, worker_main, &p) == 0)
-			started++;
-	if (started == 0)
-		log_error("cannot start worker threads");
-	double t0 = time_monotonic();
-	for (;;) {
-		pthread_mutex_lock(&p.mu);
-		bool finished = p.done == p.ntasks || (audit_interrupted && p.done == p.next);
-		pthread_mutex_unlock(&p.mu);
-		if (finished || started == 0)
-			break;
-		if (o->progress)
-			draw_progress(&p, t0);
-		struct timespec ts = {0, 200 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
-	for (int i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	if (o->progress)
-		log_progress_end();
-	bool ok = started > 0 && p.failed == 0 && !audit_interrupted;
-	free(th);
-	free(p.tasks);
-	pthread_mutex_destroy(&p.mu);
-	return ok;
 }
 
 /* --- finishing -------------------------------------------------------------------------- */
@@ -375,70 +230,199 @@ fingerprint(const char *src, const char *tgt, const char *options)
 	return out;
 }
 
+/*
+ * audit_lag_cutoff reads the source's clock once for all tables: rows whose lag column is
+ * at or after (source now - window) are recent. The source's clock, not ours, because
+ * the lag column was written by the source.
+ */
+bool
+audit_lag_cutoff(const struct audit_options *o, struct endpoint *src, struct table_plan *tables,
+		 int n)
+{
+	if (o->lag_column == NULL)
+		return true;
+	if (src->ops->server_time == NULL) {
+		log_error("--lag-column: the source (%s) cannot tell its time", src->ops->engine);
+		return false;
+	}
+	struct buf now, cutoff;
+	buf_init(&now);
+	buf_init(&cutoff);
+	bool ok = src->ops->server_time(src, &now);
+	for (int i = 0; ok && i < n; i++) {
+		if (tables[i].lag_col < 0)
+			continue;
+		buf_reset(&cutoff);
+		ok = canon_timestamp_shift(&tables[i].cols[tables[i].lag_col].opts, now.data, now.len,
+					   -o->lag_window, &cutoff);
+		if (!ok)
+			log_error("--lag-column: cannot read the source time \"%s\"", buf_cstr(&now));
+		else {
+			free(tables[i].lag_cutoff);
+			tables[i].lag_cutoff = xstrdup(buf_cstr(&cutoff));
+		}
+	}
+	buf_free(&now);
+	buf_free(&cutoff);
+	return ok;
+}
+
+/* setup_lag_column finds --lag-column among each table's compared columns. */
+static bool
+setup_lag_column(const struct audit_options *o, struct table_plan *tables, int n)
+{
+	bool found_any = false;
+	for (int i = 0; i < n; i++) {
+		tables[i].lag_col = -1;
+		if (o->lag_column == NULL)
+			continue;
+		for (int c = 0; c < tables[i].ncols; c++)
+			if (strcmp(tables[i].cols[c].name, o->lag_column) == 0)
+				tables[i].lag_col = c;
+		if (tables[i].lag_col < 0)
+			continue;
+		found_any = true;
+		if (tables[i].cols[tables[i].lag_col].type != CANON_TIMESTAMP) {
+			log_error("%s: --lag-column %s is not a timestamp", tables[i].name, o->lag_column);
+			return false;
+		}
+	}
+	if (o->lag_column && !found_any) {
+		log_error("--lag-column %s: no audited table compares such a column", o->lag_column);
+		return false;
+	}
+	return true;
+}
+
+/* check_resume refuses to resume a run that is unknown, finished, or not the same audit. */
+struct resume_ctx {
+	char status[32];
+	char fingerprint[64];
+};
+
+static bool
+read_resume(void *ctx, const struct run_info *r)
+{
+	struct resume_ctx *c = ctx;
+	snprintf(c->status, sizeof(c->status), "%s", r->status);
+	snprintf(c->fingerprint, sizeof(c->fingerprint), "%s", r->fingerprint);
+	return false;
+}
+
+static bool
+check_resume(struct store *st, int64_t run, const char *fp)
+{
+	struct resume_ctx c = {{0}, {0}};
+	bool found = false;
+	if (!store_get_run(st, run, read_resume, &c, &found))
+		return false;
+	if (!found) {
+		log_error("--resume: no run %lld in the store", (long long) run);
+		return false;
+	}
+	if (strcmp(c.status, "done") == 0) {
+		log_error("--resume: run %lld is already finished", (long long) run);
+		log_hint("start a new audit without --resume");
+		return false;
+	}
+	if (strcmp(c.fingerprint, fp) != 0) {
+		log_error("--resume: run %lld audited other endpoints, tables or options", (long long) run);
+		log_hint("resume with exactly the command line that started it (--jobs and limits may differ)");
+		return false;
+	}
+	return true;
+}
+
+/* plan_table plans a table anew and records its partitions as planned. */
+static bool
+plan_table(const struct audit_options *o, struct store *st, int64_t run, struct table_plan *tp,
+	   struct endpoint *src, struct endpoint *tgt)
+{
+	if (!table_plan_partitions(o, tp, src, tgt))
+		return false;
+	struct partition_result *parts = xcalloc((size_t) tp->plan.n, sizeof(*parts));
+	struct buf *bounds = xcalloc((size_t) tp->plan.n * 2, sizeof(struct buf));
+	for (int j = 0; j < tp->plan.n; j++) {
+		const struct partition_range *r = &tp->plan.parts[j];
+		plan_bound_json(&tp->layout, r->lo, r->lolen, &bounds[2 * j]);
+		plan_bound_json(&tp->layout, r->hi, r->hilen, &bounds[2 * j + 1]);
+		parts[j] = (struct partition_result){
+			.table = tp->name, .part_no = j,
+			.lo = buf_cstr(&bounds[2 * j]), .hi = buf_cstr(&bounds[2 * j + 1]),
+			.lo_key = r->lo, .lo_len = r->lolen, .hi_key = r->hi, .hi_len = r->hilen,
+			.status = "planned",
+		};
+	}
+	bool ok = store_partition_plan(st, run, parts, tp->plan.n);
+	for (int j = 0; j < tp->plan.n * 2; j++)
+		buf_free(&bounds[j]);
+	free(bounds);
+	free(parts);
+	log_info("%s: %d partition%s", tp->name, tp->plan.n, tp->plan.n == 1 ? "" : "s");
+	return ok;
+}
+
 bool
 audit_run(const struct audit_options *o, struct store *st, int64_t *run_id,
 	  enum audit_verdict *verdict)
 {
 	struct endpoint *src = NULL, *tgt = NULL;
 	struct table_plan *tables = xcalloc((size_t) o->ntables, sizeof(struct table_plan));
+	bool *planned = xcalloc((size_t) o->ntables, sizeof(bool));
 	char *shown_src = uri_redact(o->source_uri);
 	char *shown_tgt = uri_redact(o->target_uri);
-	char *opts = options_json(o);
-	char *fp = fingerprint(shown_src, shown_tgt, opts);
+	char *opts = options_json(o, false);
+	char *shape = options_json(o, true);
+	char *fp = fingerprint(shown_src, shown_tgt, shape);
 	bool started = false;
+	int built = 0;
 	*verdict = AUDIT_ERROR;
 	*run_id = 0;
 
 	/* connect and describe before recording anything: bad input leaves no trace */
-	if (!open_pair(o, &src, &tgt))
+	if (!audit_open_pair(o, &src, &tgt))
 		goto cleanup;
-	int built = 0;
-	for (int i = 0; i < o->ntables; i++, built++)
-		if (!table_plan_build(o, &o->tables[i], src, tgt, &tables[i])) {
+	for (; built < o->ntables; built++)
+		if (!table_plan_build(o, &o->tables[built], src, tgt, &tables[built])) {
 			built++;
-			goto cleanup_tables;
+			goto cleanup;
 		}
-
 	if (o->ntables > 1 && !audit_check_names(o, tables, o->ntables))
-		goto cleanup_tables;
-	if (!store_run_begin(st, o->kind, shown_src, shown_tgt, opts, fp, run_id))
-		goto cleanup_tables;
+		goto cleanup;
+	if (!setup_lag_column(o, tables, o->ntables) ||
+	    !audit_lag_cutoff(o, src, tables, o->ntables))
+		goto cleanup;
+	if (o->max_replica_lag > 0 && !lag_guard_check(o, src, tgt))
+		goto cleanup;
+
+	if (o->resume_run > 0) {
+		if (!check_resume(st, o->resume_run, fp) ||
+		    !store_run_reopen(st, o->resume_run, opts))
+			goto cleanup;
+		*run_id = o->resume_run;
+		log_notice("resuming run %lld", (long long) *run_id);
+	} else if (!store_run_begin(st, o->kind, shown_src, shown_tgt, opts, fp, run_id)) {
+		goto cleanup;
+	}
 	started = true;
-	log_info("run %lld: auditing %d table%s", (long long) *run_id, o->ntables, o->ntables == 1 ? "" : "s");
+	log_info("run %lld: auditing %d table%s", (long long) *run_id, o->ntables,
+		 o->ntables == 1 ? "" : "s");
 
 	bool planned_all = true;
-	bool *planned = xcalloc((size_t) o->ntables, sizeof(bool));
 	for (int i = 0; i < o->ntables && !audit_interrupted; i++) {
-		struct table_plan *tp = &tables[i];
-		planned[i] = table_plan_partitions(o, tp, src, tgt);
+		bool found = false;
+		if (o->resume_run > 0 && !table_plan_load(st, *run_id, &tables[i], &found))
+			planned[i] = false;
+		else
+			planned[i] = found || plan_table(o, st, *run_id, &tables[i], src, tgt);
 		if (!planned[i]) {
-			tp->error = xstrdup("partition planning failed");
+			tables[i].error = xstrdup("partition planning failed");
 			planned_all = false;
-			continue;
 		}
-		struct partition_result *parts = xcalloc((size_t) tp->plan.n, sizeof(*parts));
-		struct buf *bounds = xcalloc((size_t) tp->plan.n * 2, sizeof(struct buf));
-		for (int j = 0; j < tp->plan.n; j++) {
-			plan_bound_json(&tp->layout, tp->plan.parts[j].lo, tp->plan.parts[j].lolen, &bounds[2 * j]);
-			plan_bound_json(&tp->layout, tp->plan.parts[j].hi, tp->plan.parts[j].hilen, &bounds[2 * j + 1]);
-			parts[j] = (struct partition_result){
-				.table = tp->name, .part_no = j,
-				.lo = buf_cstr(&bounds[2 * j]), .hi = buf_cstr(&bounds[2 * j + 1]),
-				.lo_key = tp->plan.parts[j].lo, .lo_len = tp->plan.parts[j].lolen,
-				.hi_key = tp->plan.parts[j].hi, .hi_len = tp->plan.parts[j].hilen,
-				.status = "planned",
-			};
-		}
-		store_partition_plan(st, *run_id, parts, tp->plan.n);
-		for (int j = 0; j < tp->plan.n * 2; j++)
-			buf_free(&bounds[j]);
-		free(bounds);
-		free(parts);
-		log_info("%s: %d partition%s", tp->name, tp->plan.n, tp->plan.n == 1 ? "" : "s");
 	}
 
 	double t0 = time_monotonic();
-	bool pool_ok = run_pool(o, st, *run_id, tables);
+	bool pool_ok = audit_run_pool(o, st, *run_id, tables, o->ntables);
 	double elapsed = time_monotonic() - t0;
 	for (int i = 0; i < o->ntables; i++)
 		tables[i].elapsed_s = elapsed;
@@ -454,22 +438,25 @@ audit_run(const struct audit_options *o, struct store *st, int64_t *run_id,
 	}
 	if (!pool_ok || !planned_all || !recheck_ok)
 		v = AUDIT_ERROR;
-	free(planned);
 	*verdict = v;
+	if (audit_interrupted)
+		log_error("interrupted: run %lld can be continued with --resume %lld", (long long) *run_id,
+			  (long long) *run_id);
 	store_run_finish(st, *run_id,
 			 audit_interrupted ? "interrupted" : v == AUDIT_ERROR ? "failed" : "done",
 			 verdict_names[v], v == AUDIT_ERROR ? 2 : v == AUDIT_DIFFERENCES ? 1 : 0);
 
-cleanup_tables:
+cleanup:
 	for (int i = 0; i < built; i++)
 		table_plan_free(&tables[i]);
-cleanup:
 	endpoint_close(src);
 	endpoint_close(tgt);
 	free(tables);
+	free(planned);
 	free(shown_src);
 	free(shown_tgt);
 	free(opts);
+	free(shape);
 	free(fp);
 	return started;
 }

@@ -48,6 +48,14 @@ struct audit_options {
 	int statement_timeout_ms;
 	bool progress;		     /* draw a progress line (TTY) */
 	const char *kind;	     /* "audit" */
+
+	/* running beside a live replicator */
+	int64_t resume_run;	     /* --resume: continue this run (0 = a new run) */
+	double max_rows_per_second;  /* source rows read per second, all workers (0 = no cap) */
+	double max_replica_lag;	     /* pause while the target lags more (seconds; 0 = off) */
+	const char *lag_query;	     /* SQL returning the lag in seconds, run on the target */
+	const char *lag_column;	     /* a source column holding the row's update time */
+	double lag_window;	     /* rows changed this recently are judged after it passes */
 };
 
 void audit_options_init(struct audit_options *o);

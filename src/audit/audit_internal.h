@@ -25,6 +25,9 @@ struct table_plan {
 	int *src_key, *tgt_key;	/* indices into desc cols */
 	struct row_layout layout;
 	struct plan plan;
+	bool *part_done;	/* per partition: already committed (a resumed run) */
+	int lag_col;		/* index into cols of --lag-column, or -1 */
+	char *lag_cutoff;	/* canonical timestamp: rows changed at or after it are recent */
 
 	/* results, under mu */
 	pthread_mutex_t mu;
@@ -45,6 +48,48 @@ void table_plan_scan_request(const struct table_plan *tp, int side, struct scan_
 bool table_plan_partitions(const struct audit_options *o, struct table_plan *tp,
 			   struct endpoint *src, struct endpoint *tgt);
 
+/* table_plan_load rebuilds the plan of a resumed run from the store; *found is false
+ * when the run recorded no partition of this table (then it is planned anew) */
+bool table_plan_load(struct store *st, int64_t run, struct table_plan *tp, bool *found);
+
+/* pool.c: the workers, the row-rate pacer and the replica-lag guard */
+struct pacer {
+	pthread_mutex_t mu;
+	double rate;	/* rows per second; <= 0 = no cap */
+	double next;	/* monotonic time at which the schedule is free */
+};
+
+struct task {
+	int table;
+	int part;
+};
+
+struct pool {
+	const struct audit_options *o;
+	struct store *st;
+	int64_t run;
+	struct table_plan *tables;
+	int ntables;
+	struct task *tasks;
+	int ntasks;
+	pthread_mutex_t mu;
+	int next;		/* next task to hand out */
+	int done;		/* tasks finished, ok or not */
+	int failed;
+	double lag;		/* last replication lag read */
+	double lag_read_at;	/* when (monotonic) */
+	struct pacer pacer;
+};
+
+void pacer_init(struct pacer *p, double rows_per_second);
+void pacer_free(struct pacer *p);
+void pacer_take(struct pacer *p, int64_t n);
+bool audit_open_pair(const struct audit_options *o, struct endpoint **src, struct endpoint **tgt);
+/* lag_guard_check: false (logged) if --max-replica-lag is set but no lag can be read */
+bool lag_guard_check(const struct audit_options *o, struct endpoint *src, struct endpoint *tgt);
+bool audit_run_pool(const struct audit_options *o, struct store *st, int64_t run,
+		    struct table_plan *tables, int ntables);
+
 /* partition.c: audit one partition on the given connections */
 struct partition_outcome {
 	bool ok;
@@ -52,7 +97,13 @@ struct partition_outcome {
 };
 struct partition_outcome partition_audit(struct store *st, int64_t run, struct table_plan *tp,
 					 int part_no, struct endpoint *src, struct endpoint *tgt,
-					 int attempt);
+					 int attempt, struct pool *pool);
+
+/* table_plan_row_recent: the last row encoded by enc changed inside the lag window */
+bool table_plan_row_recent(const struct table_plan *tp, const struct row_encoder *enc);
+/* audit_lag_cutoff sets every table's lag cutoff from the source's clock */
+bool audit_lag_cutoff(const struct audit_options *o, struct endpoint *src,
+		      struct table_plan *tables, int n);
 
 /* recheck.c */
 bool audit_recheck(const struct audit_options *o, struct store *st, int64_t run,

@@ -263,6 +263,8 @@ table_plan_free(struct table_plan *tp)
 	free(tp->target_name);
 	free(tp->error);
 	plan_free(&tp->plan);
+	free(tp->part_done);
+	free(tp->lag_cutoff);
 	pthread_mutex_destroy(&tp->mu);
 	memset(tp, 0, sizeof(*tp));
 }

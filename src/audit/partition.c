@@ -130,10 +130,14 @@ rowq_cancel(struct rowq *q)
 
 /* --- readers ---------------------------------------------------------------------------- */
 
+#define PACE_ROWS 256 /* rows between two calls to the shared pacer */
+
 struct reader {
 	int side;
 	struct endpoint *ep;
 	struct table_plan *tp;
+	struct pacer *pacer;	/* source side only; NULL = no cap */
+	int64_t unpaced;	/* rows read since the last pacer call */
 	struct scan_request req;
 	struct row_encoder enc;
 	struct rowq q;
@@ -148,6 +152,21 @@ struct reader {
 	int left;
 	uint64_t *colhash;
 };
+
+/*
+ * table_plan_row_recent: the row's lag column (the source's update time) is at or after the cutoff,
+ * i.e. inside the lag window; a NULL or unreadable time is not recent.
+ */
+bool
+table_plan_row_recent(const struct table_plan *tp, const struct row_encoder *enc)
+{
+	enum canon_type tag;
+	const char *v;
+	size_t len;
+	row_encoder_column(enc, tp->lag_col, &tag, &v, &len);
+	return tag == CANON_TIMESTAMP &&
+	       canon_compare(CANON_TIMESTAMP, v, len, tp->lag_cutoff, strlen(tp->lag_cutoff)) >= 0;
+}
 
 static bool
 reader_row(void *vctx, const struct value *vals)
@@ -172,10 +191,18 @@ reader_row(void *vctx, const struct value *vals)
 			 r->ep->label, r->tp->name, r->tp->cols[c].name,
 			 canon_type_name(r->tp->cols[c].type), r->enc.bad_reason);
 	}
+	if (r->tp->lag_col >= 0 && table_plan_row_recent(r->tp, &r->enc))
+		row.flags |= ROW_RECENT;
+	if (r->pacer && ++r->unpaced >= PACE_ROWS) {
+		pacer_take(r->pacer, r->unpaced);
+		r->unpaced = 0;
+	}
 	if (r->cur == NULL && (r->cur = rowq_take_free(&r->q)) == NULL)
 		return false; /* the merge stopped */
 	struct buf *d = &r->cur->data;
 	uint32_t kl = (uint32_t) row.keylen;
+	unsigned char flags = (unsigned char) row.flags;
+	buf_append(d, &flags, 1);
 	buf_append(d, &kl, sizeof(kl));
 	buf_append(d, row.key, row.keylen);
 	buf_append(d, &row.hash, sizeof(row.hash));
@@ -223,6 +250,8 @@ reader_next(void *ctx, struct encoded_row *row)
 		r->left = r->reading->nrows;
 	}
 	const char *p = r->reading->data.data + r->pos;
+	row->flags = (unsigned char) *p++;
+	r->pos++;
 	uint32_t kl;
 	memcpy(&kl, p, sizeof(kl));
 	row->key = p + sizeof(kl);
@@ -303,6 +332,7 @@ collect_difference(void *ctx, enum verdict v, const struct encoded_row *src,
 	audit_columns_json(l->tp, diff_cols, diff_cols ? ndiff : 0, &b);
 	f->columns = owned[2] = buf_steal(&b);
 	f->state = "pending";
+	f->deferred = ((src ? src->flags : 0) | (tgt ? tgt->flags : 0)) & ROW_RECENT;
 	return true;
 }
 
@@ -319,7 +349,7 @@ diff_list_free(struct diff_list *l)
 
 struct partition_outcome
 partition_audit(struct store *st, int64_t run, struct table_plan *tp, int part_no,
-		struct endpoint *src, struct endpoint *tgt, int attempt)
+		struct endpoint *src, struct endpoint *tgt, int attempt, struct pool *pool)
 {
 	struct partition_outcome out = {false, false};
 	const struct partition_range *range = &tp->plan.parts[part_no];
@@ -327,6 +357,7 @@ partition_audit(struct store *st, int64_t run, struct table_plan *tp, int part_n
 	struct reader readers[2];
 	reader_init(&readers[0], 0, src, tp, range);
 	reader_init(&readers[1], 1, tgt, tp, range);
+	readers[0].pacer = pool ? &pool->pacer : NULL;
 	struct diff_list diffs = {tp, NULL, NULL, 0, 0};
 
 	for (int i = 0; i < 2; i++)

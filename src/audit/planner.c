@@ -165,3 +165,57 @@ done:
 	free(kidx);
 	return ok;
 }
+
+struct load_ctx {
+	struct table_plan *tp;
+	int expected;	/* the next part_no; a gap means a corrupt record */
+	bool ok;
+};
+
+static bool
+load_partition(void *vctx, const struct partition_result *p)
+{
+	struct load_ctx *c = vctx;
+	struct table_plan *tp = c->tp;
+	if (p->part_no != c->expected) {
+		c->ok = false;
+		return false;
+	}
+	c->expected++;
+	plan_add_boundary(&tp->plan, p->hi_key, p->hi_key ? p->hi_len : 0);
+	tp->part_done = xrealloc(tp->part_done, (size_t) tp->plan.n * sizeof(bool));
+	bool done = strcmp(p->status, "done") == 0;
+	tp->part_done[tp->plan.n - 1] = done;
+	if (done) {
+		tp->source_rows += p->source_rows;
+		tp->target_rows += p->target_rows;
+		tp->matched += p->matched;
+		tp->missing_target += p->missing_target;
+		tp->missing_source += p->missing_source;
+		tp->record_diff += p->record_diff;
+		tp->parts_done++;
+	}
+	return true;
+}
+
+/*
+ * table_plan_load takes the partition bounds exactly as the interrupted run recorded
+ * them (canonical key bytes), so the resumed half audits the same ranges and the done
+ * partitions need not be read again.
+ */
+bool
+table_plan_load(struct store *st, int64_t run, struct table_plan *tp, bool *found)
+{
+	struct load_ctx c = {tp, 0, true};
+	plan_free(&tp->plan);
+	*found = false;
+	if (!store_list_partitions(st, run, tp->name, load_partition, &c))
+		return false;
+	if (!c.ok || (tp->plan.n > 0 && tp->plan.parts[tp->plan.n - 1].hi != NULL)) {
+		log_error("%s: the partitions recorded for run %lld are incomplete", tp->name,
+			  (long long) run);
+		return false;
+	}
+	*found = tp->plan.n > 0;
+	return true;
+}

@@ -60,9 +60,11 @@ struct fetched {
 	size_t keylen;
 	uint64_t hash;
 	uint64_t *colhash;
+	bool recent;
 };
 
 struct fetch_ctx {
+	const struct table_plan *tp;
 	struct row_encoder enc;
 	struct fetched *rows;
 	int n, alloc, ncols;
@@ -87,6 +89,7 @@ collect_fetched(void *vctx, const struct value *vals)
 	memcpy(f->key, row.key, row.keylen);
 	f->keylen = row.keylen;
 	f->hash = row.hash;
+	f->recent = c->tp->lag_col >= 0 && table_plan_row_recent(c->tp, &c->enc);
 	f->colhash = xmalloc((size_t) c->ncols * sizeof(uint64_t));
 	memcpy(f->colhash, row.colhash, (size_t) c->ncols * sizeof(uint64_t));
 	return true;
@@ -139,6 +142,7 @@ recheck_batch(struct store *st, struct table_plan *tp, struct pending *items, in
 	bool ok = true;
 	for (int side = 0; side < 2; side++) {
 		memset(&fc[side], 0, sizeof(fc[side]));
+		fc[side].tp = tp;
 		row_encoder_init(&fc[side].enc, &tp->layout, side);
 		fc[side].ncols = tp->ncols;
 		struct scan_request r;
@@ -160,17 +164,21 @@ recheck_batch(struct store *st, struct table_plan *tp, struct pending *items, in
 		else if (!a && b)
 			v = VERDICT_MISSING_SOURCE;
 		else if (a && b && a->hash != b->hash) {
-			struct encoded_row ra = {a->key, a->keylen, a->hash, a->colhash};
-			struct encoded_row rb = {b->key, b->keylen, b->hash, b->colhash};
+			struct encoded_row ra = {a->key, a->keylen, a->hash, a->colhash, 0};
+			struct encoded_row rb = {b->key, b->keylen, b->hash, b->colhash, 0};
 			nd = compare_row_columns(&tp->layout, &ra, &rb, diff_cols);
 			v = nd > 0 ? VERDICT_RECORD_DIFF : VERDICT_MATCH;
 		}
 		enum failure_state s = recheck_next_state(v != VERDICT_MATCH, attempt, max_attempts);
+		/* a row still changing inside the lag window is not judged yet */
+		bool deferred = v != VERDICT_MATCH && ((a && a->recent) || (b && b->recent));
+		if (deferred)
+			s = FAILURE_PENDING;
 		buf_reset(&cols);
 		audit_columns_json(tp, diff_cols, nd, &cols);
 		ok = store_failure_update(st, items[i].id, failure_state_name(s),
 					  v != VERDICT_MATCH ? verdict_name(v) : NULL,
-					  v != VERDICT_MATCH ? buf_cstr(&cols) : NULL);
+					  v != VERDICT_MATCH ? buf_cstr(&cols) : NULL, deferred);
 		*resolved += s == FAILURE_RESOLVED;
 		*confirmed += s == FAILURE_CONFIRMED;
 	}
@@ -195,12 +203,16 @@ audit_recheck(const struct audit_options *o, struct store *st, int64_t run,
 		if (npending == 0)
 			return true;
 		double delay = recheck_delay(o->recheck_delay, attempt);
+		if (o->lag_column && attempt == 1 && delay < o->lag_window)
+			delay = o->lag_window; /* let deferred rows leave the window first */
 		log_notice("rechecking %lld difference%s in %.0fs (attempt %d of %d)",
 			   (long long) npending, npending == 1 ? "" : "s", delay, attempt,
 			   o->recheck_attempts);
 		sleep_interruptibly(delay);
 		if (audit_interrupted)
 			break;
+		if (o->lag_column && !audit_lag_cutoff(o, src, tables, ntables))
+			return false;
 		int64_t resolved = 0, confirmed = 0;
 		for (int t = 0; t < ntables; t++) {
 			struct table_plan *tp = &tables[t];

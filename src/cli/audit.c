@@ -33,6 +33,12 @@ enum {
 	OPT_CASEFOLD,
 	OPT_STATEMENT_TIMEOUT,
 	OPT_NO_PROGRESS,
+	OPT_RESUME,
+	OPT_MAX_ROWS_PER_SECOND,
+	OPT_MAX_REPLICA_LAG,
+	OPT_LAG_QUERY,
+	OPT_LAG_COLUMN,
+	OPT_LAG_WINDOW,
 };
 
 static const struct option audit_opts[] = {
@@ -54,6 +60,12 @@ static const struct option audit_opts[] = {
 	{"casefold", no_argument, NULL, OPT_CASEFOLD},
 	{"statement-timeout", required_argument, NULL, OPT_STATEMENT_TIMEOUT},
 	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+	{"resume", required_argument, NULL, OPT_RESUME},
+	{"max-rows-per-second", required_argument, NULL, OPT_MAX_ROWS_PER_SECOND},
+	{"max-replica-lag", required_argument, NULL, OPT_MAX_REPLICA_LAG},
+	{"lag-query", required_argument, NULL, OPT_LAG_QUERY},
+	{"lag-column", required_argument, NULL, OPT_LAG_COLUMN},
+	{"lag-window", required_argument, NULL, OPT_LAG_WINDOW},
 	{NULL, 0, NULL, 0},
 };
 
@@ -152,6 +164,20 @@ audit_option(void *vctx, int opt, const char *arg)
 		return true;
 	}
 	case OPT_NO_PROGRESS: a->no_progress = true; return true;
+	case OPT_RESUME:
+		if (!cli_int("--resume", arg, 1, 2147483647L, &n))
+			return false;
+		o->resume_run = n;
+		return true;
+	case OPT_MAX_ROWS_PER_SECOND:
+		if (!cli_int("--max-rows-per-second", arg, 1, 1000000000L, &n))
+			return false;
+		o->max_rows_per_second = (double) n;
+		return true;
+	case OPT_MAX_REPLICA_LAG: return cli_duration("--max-replica-lag", arg, &o->max_replica_lag);
+	case OPT_LAG_QUERY: o->lag_query = arg; return true;
+	case OPT_LAG_COLUMN: o->lag_column = arg; return true;
+	case OPT_LAG_WINDOW: return cli_duration("--lag-window", arg, &o->lag_window);
 	}
 	return false;
 }
@@ -259,6 +285,14 @@ run_audit(struct cli_context *ctx, int argc, char **argv)
 			  a.target_tables.n, a.o.ntables);
 		goto cleanup;
 	}
+	if ((a.o.lag_column == NULL) != (a.o.lag_window <= 0)) {
+		log_error("audit: --lag-column and --lag-window go together");
+		goto cleanup;
+	}
+	if (a.o.lag_query && a.o.max_replica_lag <= 0) {
+		log_error("audit: --lag-query needs --max-replica-lag");
+		goto cleanup;
+	}
 	for (size_t i = 0; i < a.target_tables.n; i++)
 		a.o.tables[i].target = xstrdup(a.target_tables.items[i]);
 	if (!endpoint_check_uri(a.o.source_uri, "source") ||
@@ -330,6 +364,17 @@ const struct command cmd_audit = {
 		"                             (default 3; 0 = one pass, differences stay pending)\n"
 		"  --statement-timeout DUR    cancel any query running longer (default none)\n"
 		"  --no-progress              no progress line on the terminal\n"
+		"  --resume RUN               continue a run that was killed or failed: its done\n"
+		"                             partitions are kept (same command line required)\n"
+		"beside a live replicator:\n"
+		"  --lag-column COL           the source column holding each row's update time\n"
+		"  --lag-window DURATION      rows changed this recently (by the source's clock)\n"
+		"                             are judged only after the window has passed\n"
+		"  --max-rows-per-second N    read at most N source rows per second, all workers\n"
+		"  --max-replica-lag DURATION pause while the replica is further behind (read from\n"
+		"                             the target, else the source: standby replay time,\n"
+		"                             subscription or walsender lag)\n"
+		"  --lag-query SQL            the lag in seconds, by your own query on the target\n"
 		"\n"
 		"exit: 0 consistent (or only pending), 1 confirmed differences, 2 error\n",
 	.run = run_audit,

@@ -96,6 +96,13 @@ int canon_compare(enum canon_type t, const char *a, size_t alen, const char *b, 
  */
 bool canon_display(enum canon_type t, const char *v, size_t len, struct buf *out);
 
+/*
+ * canon_timestamp_shift reads a timestamp (any accepted spelling) and appends the
+ * canonical timestamp `seconds` later (earlier if negative): the lag-window cutoff.
+ */
+bool canon_timestamp_shift(const struct canon_opts *o, const char *in, size_t len,
+			   double seconds, struct buf *out);
+
 /* canon_days_from_civil / canon_civil_from_days: proleptic Gregorian day numbers
  * (1970-01-01 = 0), exposed for the timestamp tests. */
 int64_t canon_days_from_civil(int64_t y, unsigned m, unsigned d);

@@ -355,3 +355,40 @@ canon_encode_time(const struct canon_opts *o, const char *in, size_t len, struct
 	append_frac(out, t.frac, o->frac_digits);
 	return !out->failed;
 }
+
+bool
+canon_timestamp_shift(const struct canon_opts *o, const char *in, size_t len, double seconds,
+		      struct buf *out)
+{
+	struct buf tmp;
+	buf_init(&tmp);
+	const char *err;
+	/* shift through the canonical UTC text, whose fields are fixed: no zone to reapply */
+	struct canon_opts utc = *o;
+	utc.zone_offset_sec = 0;
+	bool ok = canon_encode_timestamp(o, in, len, &tmp, &err);
+	if (ok) {
+		int64_t whole = (int64_t) seconds;
+		struct dt t;
+		ok = parse_datetime(tmp.data, tmp.len, &t, &err) && !t.special;
+		if (ok) {
+			int64_t secs = canon_days_from_civil(t.year, t.mon, t.day) * 86400 +
+				       t.hour * 3600 + t.min * 60 + t.sec + whole;
+			int64_t days = secs / 86400, rem = secs % 86400;
+			if (rem < 0) {
+				rem += 86400;
+				days--;
+			}
+			int64_t y;
+			unsigned m, d;
+			canon_civil_from_days(days, &y, &m, &d);
+			char text[80];
+			snprintf(text, sizeof(text), "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%sZ",
+				 (long long) y, m, d, (long long) (rem / 3600), (long long) (rem / 60 % 60),
+				 (long long) (rem % 60), t.frac[0] ? t.frac : "0");
+			ok = canon_encode_timestamp(&utc, text, strlen(text), out, &err);
+		}
+	}
+	buf_free(&tmp);
+	return ok;
+}

@@ -136,7 +136,18 @@ row_encode(struct row_encoder *e, const struct value *vals, struct encoded_row *
 	row->keylen = e->key.len;
 	row->hash = XXH3_64bits(e->cols.data, e->cols.len);
 	row->colhash = e->colhash;
+	row->flags = 0;
 	return true;
+}
+
+void
+row_encoder_column(const struct row_encoder *e, int i, enum canon_type *tag, const char **v,
+		   size_t *len)
+{
+	const char *seg = e->cols.data + e->seg_start[i];
+	*tag = (enum canon_type) (unsigned char) seg[0];
+	*v = seg + KEYFRAME_HEADER;
+	*len = e->seg_start[i + 1] - e->seg_start[i] - KEYFRAME_HEADER;
 }
 
 int

@@ -48,7 +48,11 @@ struct encoded_row {
 	size_t keylen;
 	uint64_t hash;
 	const uint64_t *colhash; /* ncols entries */
+	unsigned flags;		 /* ROW_* below; not part of the row's identity or hash */
 };
+
+/* The row changed inside the lag window: its difference is judged only after it. */
+#define ROW_RECENT 1u
 
 struct row_encoder {
 	const struct row_layout *layout;
@@ -72,6 +76,10 @@ void row_encoder_free(struct row_encoder *e);
  * key, makes it return false.
  */
 bool row_encode(struct row_encoder *e, const struct value *vals, struct encoded_row *row);
+
+/* row_encoder_column gives the canonical segment of column i of the last encoded row. */
+void row_encoder_column(const struct row_encoder *e, int i, enum canon_type *tag,
+			const char **v, size_t *len);
 
 /* keyframe helpers */
 bool keyframe_append(struct buf *b, enum canon_type t, const char *v, size_t len);

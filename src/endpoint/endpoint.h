@@ -87,6 +87,14 @@ struct endpoint_ops {
 	/* fetch: the current rows for the given canonical keys, any order */
 	bool (*fetch)(struct endpoint *ep, const struct scan_request *r, const char *const *keys,
 		      const size_t *keylens, int nkeys, row_fn fn, void *ctx);
+	/* optional (NULL when the engine has none): */
+	/* server_time: the server's current time as text (the clock of the lag window) */
+	bool (*server_time)(struct endpoint *ep, struct buf *out);
+	/* replication_lag: how far behind this server (or its replicas) is, in seconds;
+	 * query, when given, is the user's SQL returning that number; *known false when
+	 * the server is in no replication the engine can see */
+	bool (*replication_lag)(struct endpoint *ep, const char *query, double *seconds,
+				bool *known);
 	void (*close)(struct endpoint *ep);
 };
 

@@ -701,6 +701,54 @@ pg_key_bounds(struct endpoint *ep, const struct scan_request *r, row_fn fn, void
 	return ok;
 }
 
+static bool
+pg_server_time(struct endpoint *ep, struct buf *out)
+{
+	struct pg_endpoint *pg = (struct pg_endpoint *) ep;
+	PGresult *res = PQexec(pg->conn, "SELECT pg_catalog.clock_timestamp()::text");
+	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+	if (ok)
+		buf_append_str(out, PQgetvalue(res, 0, 0));
+	else
+		pg_log_error(pg, res, "server time");
+	PQclear(res);
+	return ok;
+}
+
+/*
+ * The lag as PostgreSQL sees it: a standby knows when it last replayed a transaction; a
+ * logical subscriber when its apply worker last heard from the publisher; a primary the
+ * replay lag its walsenders report (NULL while caught up, hence 0). NULL = not replicating.
+ */
+static const char *sql_replication_lag =
+	"SELECT CASE"
+	"  WHEN pg_catalog.pg_is_in_recovery() THEN"
+	"    extract(epoch FROM now() - pg_catalog.pg_last_xact_replay_timestamp())"
+	"  WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_stat_subscription WHERE pid IS NOT NULL) THEN"
+	"    (SELECT extract(epoch FROM max(now() - latest_end_time)) FROM pg_catalog.pg_stat_subscription)"
+	"  WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_stat_replication) THEN"
+	"    (SELECT coalesce(extract(epoch FROM max(replay_lag)), 0) FROM pg_catalog.pg_stat_replication)"
+	"  END";
+
+static bool
+pg_replication_lag(struct endpoint *ep, const char *query, double *seconds, bool *known)
+{
+	struct pg_endpoint *pg = (struct pg_endpoint *) ep;
+	*known = false;
+	PGresult *res = PQexec(pg->conn, query ? query : sql_replication_lag);
+	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (!ok)
+		pg_log_error(pg, res, query ? "--lag-query" : "replication lag");
+	else if (PQntuples(res) >= 1 && PQnfields(res) >= 1 && !PQgetisnull(res, 0, 0)) {
+		*known = str_to_double(PQgetvalue(res, 0, 0), seconds);
+		if (!*known)
+			log_warn("%s: replication lag \"%s\" is not a number of seconds", ep->label,
+				 PQgetvalue(res, 0, 0));
+	}
+	PQclear(res);
+	return ok;
+}
+
 static const struct endpoint_ops pg_ops = {
 	.engine = "postgresql",
 	.describe = pg_describe,
@@ -708,5 +756,7 @@ static const struct endpoint_ops pg_ops = {
 	.count = pg_count,
 	.scan = pg_scan,
 	.fetch = pg_fetch,
+	.server_time = pg_server_time,
+	.replication_lag = pg_replication_lag,
 	.close = pg_close,
 };

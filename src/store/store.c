@@ -101,6 +101,10 @@ static const char *migrations[] = {
 	"  path TEXT NOT NULL,"
 	"  created_at TEXT NOT NULL"
 	");",
+
+	/* v2: a difference seen on a row changed inside the lag window (--lag-column,
+	 * --lag-window) is deferred: it is judged only once the window has passed */
+	"ALTER TABLE failures ADD COLUMN deferred INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define NMIGRATIONS ((int) (sizeof(migrations) / sizeof(migrations[0])))

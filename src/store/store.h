@@ -17,7 +17,7 @@
 
 struct store;
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* store_open opens or creates the store (WAL) and migrates it to the current schema. */
 bool store_open(const char *path, struct store **out);
@@ -45,6 +45,8 @@ struct run_info {
 
 bool store_run_begin(struct store *s, const char *kind, const char *source, const char *target,
 		     const char *options_json, const char *fingerprint, int64_t *run_id);
+/* store_run_reopen marks an unfinished run as running again (--resume). */
+bool store_run_reopen(struct store *s, int64_t run, const char *options_json);
 bool store_run_finish(struct store *s, int64_t run, const char *status, const char *verdict,
 		      int exit_code);
 typedef bool (*run_fn)(void *ctx, const struct run_info *r);
@@ -99,6 +101,7 @@ struct failure_record {
 	const char *kind;	/* MISSING_TARGET | MISSING_SOURCE | RECORD_DIFF */
 	const char *columns;	/* JSON array of column names */
 	const char *state;	/* pending | confirmed | resolved */
+	bool deferred;		/* changed inside the lag window when seen */
 };
 
 /* store_partition_plan records planned partitions of a table in one transaction. */
@@ -126,6 +129,7 @@ struct failure_row {
 	int attempts;
 	const char *first_seen;
 	const char *last_seen;
+	bool deferred;
 };
 
 struct failure_filter {
@@ -141,7 +145,7 @@ bool store_list_failures(struct store *s, const struct failure_filter *flt, fail
 			 void *ctx);
 /* store_failure_update records a recheck's outcome (bumps attempts and last_seen). */
 bool store_failure_update(struct store *s, int64_t id, const char *state, const char *kind,
-			  const char *columns);
+			  const char *columns, bool deferred);
 bool store_count_failures(struct store *s, const struct failure_filter *flt, int64_t *n);
 
 #endif

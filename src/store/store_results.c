@@ -42,6 +42,19 @@ store_run_begin(struct store *s, const char *kind, const char *source, const cha
 }
 
 bool
+store_run_reopen(struct store *s, int64_t run, const char *options_json)
+{
+	struct param p[] = {PI(":run", run), PT(":opt", options_json), PEND};
+	pthread_mutex_lock(&s->mu);
+	bool ok = store_sql(s,
+			    "UPDATE runs SET status = 'running', finished_at = NULL, verdict = NULL,"
+			    " exit_code = NULL, options = :opt WHERE id = :run",
+			    p, NULL, NULL);
+	pthread_mutex_unlock(&s->mu);
+	return ok;
+}
+
+bool
 store_run_finish(struct store *s, int64_t run, const char *status, const char *verdict,
 		 int exit_code)
 {
@@ -278,14 +291,15 @@ store_partition_commit(struct store *s, int64_t run, const struct partition_resu
 				    PT(":kj", f[i].key_json), PB(":k", f[i].key, f[i].keylen),
 				    PT(":kind", f[i].kind),   PT(":cols", f[i].columns),
 				    PT(":st", f[i].state),    PT(":ts", ts),
-				    PEND};
+				    PI(":def", f[i].deferred), PEND};
 		ok = store_sql(s,
 			       "INSERT INTO failures (run_id, table_name, key_json, key, kind, columns,"
-			       "  state, attempts, first_seen, last_seen)"
-			       " VALUES (:run, :t, :kj, :k, :kind, :cols, :st, 0, :ts, :ts)"
+			       "  state, attempts, first_seen, last_seen, deferred)"
+			       " VALUES (:run, :t, :kj, :k, :kind, :cols, :st, 0, :ts, :ts, :def)"
 			       " ON CONFLICT (run_id, table_name, key) DO UPDATE SET"
 			       "  kind = excluded.kind, columns = excluded.columns,"
-			       "  state = excluded.state, last_seen = excluded.last_seen",
+			       "  state = excluded.state, last_seen = excluded.last_seen,"
+			       "  deferred = excluded.deferred",
 			       p, NULL, NULL);
 	}
 	ok = ok ? store_exec(s, "COMMIT") : (store_exec(s, "ROLLBACK"), false);
@@ -368,6 +382,7 @@ failure_row(void *vctx, sqlite3_stmt *st)
 		.attempts = sqlite3_column_int(st, 8),
 		.first_seen = store_col_text(st, 9),
 		.last_seen = store_col_text(st, 10),
+		.deferred = sqlite3_column_int(st, 11) != 0,
 	};
 	return c->fn(c->ctx, &f);
 }
@@ -386,7 +401,7 @@ store_list_failures(struct store *s, const struct failure_filter *flt, failure_f
 	pthread_mutex_lock(&s->mu);
 	bool ok = store_sql(s,
 			    "SELECT id, run_id, table_name, key_json, key, kind, columns, state,"
-			    "  attempts, first_seen, last_seen FROM failures" FAILURE_WHERE
+			    "  attempts, first_seen, last_seen, deferred FROM failures" FAILURE_WHERE
 			    " ORDER BY run_id, table_name, id LIMIT :lim",
 			    p, failure_row, &c);
 	pthread_mutex_unlock(&s->mu);
@@ -407,17 +422,17 @@ store_count_failures(struct store *s, const struct failure_filter *flt, int64_t 
 
 bool
 store_failure_update(struct store *s, int64_t id, const char *state, const char *kind,
-		     const char *columns)
+		     const char *columns, bool deferred)
 {
 	char ts[40];
 	now(ts);
 	struct param p[] = {PI(":id", id),	 PT(":st", state), PT(":kind", kind),
-			    PT(":cols", columns), PT(":ts", ts),    PEND};
+			    PT(":cols", columns), PT(":ts", ts),    PI(":def", deferred), PEND};
 	pthread_mutex_lock(&s->mu);
 	bool ok = store_sql(s,
 			    "UPDATE failures SET state = :st, kind = coalesce(:kind, kind),"
 			    " columns = coalesce(:cols, columns), attempts = attempts + 1,"
-			    " last_seen = :ts WHERE id = :id",
+			    " last_seen = :ts, deferred = :def WHERE id = :id",
 			    p, NULL, NULL);
 	pthread_mutex_unlock(&s->mu);
 	return ok;

@@ -98,8 +98,8 @@ test_partition_and_failures(void **state)
 	struct partition_result p = {.table = "public.t", .part_no = 0, .lo = "null", .hi = "{\"id\":\"10\"}",
 				     .status = "done", .source_rows = 10, .target_rows = 9, .matched = 8};
 	struct failure_record f[2] = {
-		{"{\"id\":\"3\"}", "k3", 2, "MISSING_TARGET", "[]", "pending"},
-		{"{\"id\":\"4\"}", "k4", 2, "RECORD_DIFF", "[\"name\"]", "pending"},
+		{"{\"id\":\"3\"}", "k3", 2, "MISSING_TARGET", "[]", "pending", false},
+		{"{\"id\":\"4\"}", "k4", 2, "RECORD_DIFF", "[\"name\"]", "pending", true},
 	};
 	assert_true(store_partition_commit(s, run, &p, f, 2));
 	/* idempotent: committing the same partition again does not duplicate failures */
@@ -109,8 +109,8 @@ test_partition_and_failures(void **state)
 	assert_true(store_list_failures(s, &flt, collect, &c));
 	assert_int_equal(c.n, 2);
 	assert_string_equal(c.kinds[1], "RECORD_DIFF");
-	assert_true(store_failure_update(s, c.ids[1], "confirmed", "RECORD_DIFF", "[\"name\"]"));
-	assert_true(store_failure_update(s, c.ids[0], "resolved", NULL, NULL));
+	assert_true(store_failure_update(s, c.ids[1], "confirmed", "RECORD_DIFF", "[\"name\"]", false));
+	assert_true(store_failure_update(s, c.ids[0], "resolved", NULL, NULL, false));
 	memset(&c, 0, sizeof(c));
 	flt.state = "confirmed";
 	assert_true(store_list_failures(s, &flt, collect, &c));
