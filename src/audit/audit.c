@@ -428,7 +428,7 @@ audit_run(const struct audit_options *o, struct store *st, int64_t *run_id,
 		tables[i].elapsed_s = elapsed;
 
 	bool recheck_ok = !audit_interrupted &&
-			  audit_recheck(o, st, *run_id, tables, o->ntables, src, tgt);
+			  audit_recheck(o, st, *run_id, tables, o->ntables);
 
 	enum audit_verdict v = AUDIT_CONSISTENT;
 	for (int i = 0; i < o->ntables; i++) {

@@ -107,8 +107,7 @@ bool audit_lag_cutoff(const struct audit_options *o, struct endpoint *src,
 
 /* recheck.c */
 bool audit_recheck(const struct audit_options *o, struct store *st, int64_t run,
-		   struct table_plan *tables, int ntables, struct endpoint *src,
-		   struct endpoint *tgt);
+		   struct table_plan *tables, int ntables);
 
 /* columns_json: JSON array of the named columns (diff columns or all) */
 void audit_columns_json(const struct table_plan *tp, const int *idx, int n, struct buf *out);

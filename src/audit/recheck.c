@@ -191,17 +191,26 @@ recheck_batch(struct store *st, struct table_plan *tp, struct pending *items, in
 	return ok;
 }
 
+/*
+ * audit_recheck runs the attempts on connections of its own, opened for each attempt: a
+ * recheck comes after a wait, often long, during which a server may have restarted or
+ * dropped an idle connection. A batch that fails is retried once on fresh connections.
+ */
 bool
 audit_recheck(const struct audit_options *o, struct store *st, int64_t run,
-	      struct table_plan *tables, int ntables, struct endpoint *src, struct endpoint *tgt)
+	      struct table_plan *tables, int ntables)
 {
+	struct endpoint *src = NULL, *tgt = NULL;
+	bool ok = true;
 	for (int attempt = 1; attempt <= o->recheck_attempts && !audit_interrupted; attempt++) {
 		struct failure_filter flt = {.run = run, .state = "pending"};
 		int64_t npending = 0;
-		if (!store_count_failures(st, &flt, &npending))
-			return false;
+		if (!store_count_failures(st, &flt, &npending)) {
+			ok = false;
+			break;
+		}
 		if (npending == 0)
-			return true;
+			break;
 		double delay = recheck_delay(o->recheck_delay, attempt);
 		if (o->lag_column && attempt == 1 && delay < o->lag_window)
 			delay = o->lag_window; /* let deferred rows leave the window first */
@@ -211,8 +220,13 @@ audit_recheck(const struct audit_options *o, struct store *st, int64_t run,
 		sleep_interruptibly(delay);
 		if (audit_interrupted)
 			break;
-		if (o->lag_column && !audit_lag_cutoff(o, src, tables, ntables))
-			return false;
+		endpoint_close(src);
+		endpoint_close(tgt);
+		if (!audit_open_pair(o, &src, &tgt) ||
+		    (o->lag_column && !audit_lag_cutoff(o, src, tables, ntables))) {
+			ok = false;
+			break;
+		}
 		int64_t resolved = 0, confirmed = 0;
 		for (int t = 0; t < ntables; t++) {
 			struct table_plan *tp = &tables[t];
@@ -220,20 +234,33 @@ audit_recheck(const struct audit_options *o, struct store *st, int64_t run,
 			flt.table = tp->name;
 			if (!store_list_failures(st, &flt, collect_pending, &pl)) {
 				pending_list_free(&pl);
-				return false;
+				ok = false;
+				break;
 			}
-			bool ok = true;
 			for (int i = 0; ok && i < pl.n; i += RECHECK_BATCH) {
 				int n = pl.n - i < RECHECK_BATCH ? pl.n - i : RECHECK_BATCH;
 				ok = recheck_batch(st, tp, pl.items + i, n, src, tgt, attempt,
 						   o->recheck_attempts, &resolved, &confirmed);
+				if (!ok && !audit_interrupted) {
+					log_warn("recheck failed; retrying on new connections");
+					endpoint_close(src);
+					endpoint_close(tgt);
+					src = tgt = NULL;
+					ok = audit_open_pair(o, &src, &tgt) &&
+					     recheck_batch(st, tp, pl.items + i, n, src, tgt, attempt,
+							   o->recheck_attempts, &resolved, &confirmed);
+				}
 			}
 			pending_list_free(&pl);
 			if (!ok)
-				return false;
+				break;
 		}
+		if (!ok)
+			break;
 		log_notice("recheck %d: %lld resolved as lag, %lld confirmed", attempt,
 			   (long long) resolved, (long long) confirmed);
 	}
-	return !audit_interrupted;
+	endpoint_close(src);
+	endpoint_close(tgt);
+	return ok && !audit_interrupted;
 }
