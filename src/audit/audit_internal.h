@@ -14,6 +14,7 @@
 /* One table to audit: both descriptions, the column mapping, and the partition plan. */
 struct table_plan {
 	char *name;		/* source schema.table, as recorded */
+	bool same_engine;	/* both sides are one engine (identity encoding possible) */
 	char *target_name;
 	struct table_desc src, tgt;
 	int ncols;

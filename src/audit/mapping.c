@@ -108,6 +108,11 @@ add_column(struct table_plan *tp, const struct audit_options *o, int si, int ti)
 	c->opts.zone_offset_sec = o->zone_offset_sec;
 	c->opts.trim_trailing = sc->fixed_char || tc->fixed_char;
 	c->opts.casefold = o->casefold;
+	/* same engine, same exact type, text already canonical, no option that changes it */
+	c->identity = tp->same_engine && sc->text_is_canonical && tc->text_is_canonical &&
+		      sc->type == tc->type && strcmp(sc->engine_type, tc->engine_type) == 0 &&
+		      !c->opts.casefold && (t != CANON_TIMESTAMP || c->opts.frac_digits == 6) &&
+		      t != CANON_TIME && t != CANON_FLOAT;
 	return true;
 }
 
@@ -160,6 +165,7 @@ table_plan_build(const struct audit_options *o, const struct table_spec *spec,
 	if (!describe(src, spec->source, &tp->src) ||
 	    !describe(tgt, spec->target ? spec->target : spec->source, &tp->tgt))
 		return false;
+	tp->same_engine = src->ops == tgt->ops;
 	struct buf b;
 	buf_init(&b);
 	buf_printf(&b, "%s.%s", tp->src.schema, tp->src.name);
@@ -228,6 +234,8 @@ table_plan_build(const struct audit_options *o, const struct table_spec *spec,
 		tp->keys[k] = pc;
 		tp->src_key[k] = skey[k];
 		tp->tgt_key[k] = tp->tgt_cols[pc];
+		/* keys are always canonical: their bytes also decide the merge order */
+		tp->cols[pc].identity = false;
 		enum canon_type t = tp->cols[pc].type;
 		if (t == CANON_JSON) {
 			log_error("%s: key column %s is JSON, which has no order to partition by",

@@ -202,6 +202,130 @@ canon_normalize_number(const char *in, size_t len, struct buf *out)
 
 /* --- floats ----------------------------------------------------------------------- */
 
+/* append_exponent writes "e<X>" without printf (the hot path of float columns). */
+static void
+append_exponent(struct buf *out, long x)
+{
+	char tmp[24];
+	int n = 0;
+	bool neg = x < 0;
+	unsigned long u = neg ? (unsigned long) -x : (unsigned long) x;
+	do {
+		tmp[n++] = (char) ('0' + u % 10);
+		u /= 10;
+	} while (u);
+	buf_append_char(out, 'e');
+	if (neg)
+		buf_append_char(out, '-');
+	while (n > 0)
+		buf_append_char(out, tmp[--n]);
+}
+
+/*
+ * float_from_text is encode_float's fast path: it rounds the decimal text itself to
+ * `digits` significant digits, without strtod and printf. It must give exactly what the
+ * double path gives, and it does whenever the rounding direction of the text is the
+ * rounding direction of the nearest double: the double is within half an ulp (2^-53
+ * relative) of the text, which is at most 1.12e-16 * 10^digits units of the last kept
+ * digit. So when the discarded part is farther than that from one half, both round the
+ * same way; otherwise (and for more than 15 digits, or exotic input) it returns false
+ * and the double path decides.
+ */
+static bool
+float_from_text(const char *in, size_t len, int digits, struct buf *out)
+{
+	const char *p = in, *end = in + len;
+	if (digits > 15)
+		return false;
+	bool neg = false;
+	if (p < end && (*p == '-' || *p == '+'))
+		neg = *p++ == '-';
+	char d[40];
+	int n = 0;
+	long point = 0; /* digits before the decimal point, among the significant ones */
+	bool seen_point = false, any = false;
+	long lead_zeros_after_point = 0;
+	for (; p < end; p++) {
+		if (*p >= '0' && *p <= '9') {
+			any = true;
+			if (n == 0 && *p == '0') {
+				if (seen_point)
+					lead_zeros_after_point++;
+				continue;
+			}
+			if (n >= (int) sizeof(d))
+				return false;
+			d[n++] = *p;
+			if (!seen_point)
+				point++;
+		} else if (*p == '.' && !seen_point) {
+			seen_point = true;
+		} else {
+			break;
+		}
+	}
+	long exp10 = 0;
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		bool eneg = false;
+		if (p < end && (*p == '+' || *p == '-'))
+			eneg = *p++ == '-';
+		if (p == end)
+			return false;
+		for (; p < end && *p >= '0' && *p <= '9'; p++) {
+			exp10 = exp10 * 10 + (*p - '0');
+			if (exp10 > 1000)
+				return false;
+		}
+		if (eneg)
+			exp10 = -exp10;
+	}
+	if (p != end || !any)
+		return false;
+	while (n > 0 && d[n - 1] == '0')
+		n--;
+	if (n == 0)
+		return buf_append_char(out, '0');
+	/* value = d[0].d[1..] x 10^x */
+	long x = (point > 0 ? point - 1 : -lead_zeros_after_point - 1) + exp10;
+	if (x > 300 || x < -300)
+		return false; /* near the limits of doubles: let strtod decide */
+	if (n > digits) {
+		double f = 0, scale = 0.1;
+		for (int i = digits; i < n && i < digits + 18; i++, scale /= 10)
+			f += (d[i] - '0') * scale;
+		double margin = 1.2e-16;
+		for (int i = 0; i < digits; i++)
+			margin *= 10;
+		if (f - 0.5 <= margin && 0.5 - f <= margin)
+			return false;
+		n = digits;
+		if (f > 0.5) {
+			int i = n - 1;
+			while (i >= 0 && d[i] == '9')
+				d[i--] = '0';
+			if (i < 0) {
+				d[0] = '1';
+				n = 1;
+				x++;
+			} else {
+				d[i]++;
+			}
+		}
+		while (n > 0 && d[n - 1] == '0')
+			n--;
+	}
+	if (neg)
+		buf_append_char(out, '-');
+	buf_append_char(out, d[0]);
+	if (n > 1) {
+		buf_append_char(out, '.');
+		buf_append(out, d + 1, (size_t) n - 1);
+	}
+	append_exponent(out, x);
+	return !out->failed;
+}
+
 /*
  * encode_float rounds to float_digits significant digits in scientific notation. Going
  * through a double is right here: both engines store IEEE values, and the digit count
@@ -211,6 +335,13 @@ static bool
 encode_float(const struct canon_opts *o, const char *in, size_t len, struct buf *out,
 	     const char **err)
 {
+	int digits = o->float_digits > 0 && o->float_digits <= 17 ? o->float_digits : 15;
+	size_t before = out->len;
+	if (float_from_text(in, len, digits, out))
+		return true;
+	out->len = before;
+	if (out->data)
+		out->data[before] = '\0';
 	char tmp[128];
 	if (len == 0 || len >= sizeof(tmp)) {
 		*err = "not a float";
@@ -233,7 +364,6 @@ encode_float(const struct canon_opts *o, const char *in, size_t len, struct buf 
 		return buf_append_str(out, v < 0 ? "-Infinity" : "Infinity");
 	if (v == 0)
 		return buf_append_char(out, '0');
-	int digits = o->float_digits > 0 && o->float_digits <= 17 ? o->float_digits : 15;
 	char s[64];
 	snprintf(s, sizeof(s), "%.*e", digits - 1, v);
 	/* s = [-]d.ddddde[+-]XX: trim mantissa zeros, print exponent as a plain integer */
@@ -248,8 +378,8 @@ encode_float(const struct canon_opts *o, const char *in, size_t len, struct buf 
 	if (m_end > s && m_end[-1] == '.')
 		m_end--;
 	buf_append(out, s, (size_t) (m_end - s));
-	long ex = strtol(e + 1, NULL, 10);
-	return buf_printf(out, "e%ld", ex);
+	append_exponent(out, strtol(e + 1, NULL, 10));
+	return !out->failed;
 }
 
 /* --- text, binary, uuid ------------------------------------------------------------- */
@@ -294,8 +424,17 @@ encode_uuid(const char *in, size_t len, struct buf *out, const char **err)
 		*err = "not a uuid";
 		return false;
 	}
-	return buf_printf(out, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
-			  hex + 20);
+	char s[36];
+	memcpy(s, hex, 8);
+	s[8] = '-';
+	memcpy(s + 9, hex + 8, 4);
+	s[13] = '-';
+	memcpy(s + 14, hex + 12, 4);
+	s[18] = '-';
+	memcpy(s + 19, hex + 16, 4);
+	s[23] = '-';
+	memcpy(s + 24, hex + 20, 12);
+	return buf_append(out, s, sizeof(s));
 }
 
 bool

@@ -259,15 +259,42 @@ append_frac(struct buf *out, const char *frac, int digits)
 	buf_append(out, f, (size_t) (digits < 9 ? digits : 9));
 }
 
+/* put2 appends a two-digit field: the hot path avoids printf. */
+static void
+put2(struct buf *out, char sep, int64_t v)
+{
+	char s[3] = {sep, (char) ('0' + v / 10 % 10), (char) ('0' + v % 10)};
+	if (sep)
+		buf_append(out, s, 3);
+	else
+		buf_append(out, s + 1, 2);
+}
+
 static void
 append_year(struct buf *out, int64_t y)
 {
-	if (y >= 0 && y <= 9999)
-		buf_printf(out, "%04lld", (long long) y);
-	else if (y < 0)
+	if (y >= 0 && y <= 9999) {
+		char s[4] = {(char) ('0' + y / 1000), (char) ('0' + y / 100 % 10),
+			     (char) ('0' + y / 10 % 10), (char) ('0' + y % 10)};
+		buf_append(out, s, 4);
+	} else if (y < 0) {
 		buf_printf(out, "-%04lld", (long long) -y);
-	else
+	} else {
 		buf_printf(out, "+%lld", (long long) y);
+	}
+}
+
+/* append_clock writes HH:MM:SS (hours may have more digits: MySQL TIME). */
+static void
+append_clock(struct buf *out, int64_t secs)
+{
+	int64_t h = secs / 3600;
+	if (h < 100)
+		put2(out, 0, h);
+	else
+		buf_printf(out, "%lld", (long long) h);
+	put2(out, ':', secs / 60 % 60);
+	put2(out, ':', secs % 60);
 }
 
 bool
@@ -288,7 +315,9 @@ canon_encode_date(const char *in, size_t len, struct buf *out, const char **err)
 		return false;
 	}
 	append_year(out, y);
-	return buf_printf(out, "-%02u-%02u", m, d);
+	put2(out, '-', m);
+	put2(out, '-', d);
+	return !out->failed;
 }
 
 bool
@@ -323,8 +352,10 @@ canon_encode_timestamp(const struct canon_opts *o, const char *in, size_t len,
 	unsigned m, d;
 	canon_civil_from_days(days, &y, &m, &d);
 	append_year(out, y);
-	buf_printf(out, "-%02u-%02uT%02lld:%02lld:%02lld", m, d, (long long) (rem / 3600),
-		   (long long) (rem / 60 % 60), (long long) (rem % 60));
+	put2(out, '-', m);
+	put2(out, '-', d);
+	buf_append_char(out, 'T');
+	append_clock(out, rem);
 	append_frac(out, t.frac, o->frac_digits);
 	return buf_append_char(out, 'Z');
 }
@@ -350,8 +381,7 @@ canon_encode_time(const struct canon_opts *o, const char *in, size_t len, struct
 	}
 	if (t.neg_time && (secs != 0 || strspn(t.frac, "0") != strlen(t.frac)))
 		buf_append_char(out, '-');
-	buf_printf(out, "%02lld:%02lld:%02lld", (long long) (secs / 3600),
-		   (long long) (secs / 60 % 60), (long long) (secs % 60));
+	append_clock(out, secs);
 	append_frac(out, t.frac, o->frac_digits);
 	return !out->failed;
 }

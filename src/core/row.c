@@ -21,8 +21,12 @@ row_encoder_init(struct row_encoder *e, const struct row_layout *layout, int sid
 	buf_init(&e->cols);
 	buf_init(&e->key);
 	e->cols.cap = 256u << 20; /* one row over 256 MiB is refused, not swallowed */
-	e->colhash = xcalloc((size_t) layout->ncols, sizeof(uint64_t));
-	e->seg_start = xcalloc((size_t) layout->ncols + 1, sizeof(size_t));
+	size_t n = (size_t) layout->ncols + 1;
+	e->colhash = xcalloc(n, sizeof(uint64_t));
+	e->seg_start = xcalloc(n, sizeof(size_t));
+	e->seg_len = xcalloc(n, sizeof(size_t));
+	e->tags = xcalloc(n, 1);
+	e->seg = xcalloc(n, sizeof(char *));
 	e->bad_col = -1;
 }
 
@@ -33,6 +37,9 @@ row_encoder_free(struct row_encoder *e)
 	buf_free(&e->key);
 	free(e->colhash);
 	free(e->seg_start);
+	free(e->seg_len);
+	free(e->tags);
+	free(e->seg);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -79,6 +86,11 @@ keyframe_next(const char **p, const char *end, enum canon_type *t, const char **
 	return true;
 }
 
+/*
+ * row_encode: identity columns are hashed where they lie (no copy); the others are
+ * canonicalized into one scratch buffer, whose segments are located only once the row is
+ * done, since appending may move it.
+ */
 bool
 row_encode(struct row_encoder *e, const struct value *vals, struct encoded_row *row)
 {
@@ -88,53 +100,57 @@ row_encode(struct row_encoder *e, const struct value *vals, struct encoded_row *
 	e->bad_col = -1;
 	e->bad_reason = NULL;
 	for (int i = 0; i < l->ncols; i++) {
-		size_t start = e->cols.len;
-		e->seg_start[i] = start;
-		char h[KEYFRAME_HEADER] = {0};
-		if (!buf_append(&e->cols, h, sizeof(h)))
-			return false;
 		enum canon_type tag = l->cols[i].type;
+		e->seg_start[i] = (size_t) -1;
 		if (vals[i].null) {
 			tag = CANON_NULL;
+			e->seg[i] = "";
+			e->seg_len[i] = 0;
+		} else if (l->cols[i].identity) {
+			e->seg[i] = vals[i].data;
+			e->seg_len[i] = vals[i].len;
 		} else {
+			size_t start = e->cols.len;
 			const char *err = NULL;
 			if (!canon_encode(tag, &l->cols[i].opts, vals[i].data, vals[i].len, &e->cols,
 					  &err)) {
 				if (e->cols.failed)
 					return false;
 				/* keep the raw bytes, salted by side: reported, never matched */
-				e->cols.len = start + KEYFRAME_HEADER;
+				e->cols.len = start;
 				e->bad_col = i;
 				e->bad_reason = err;
 				tag = CANON_INVALID;
 				buf_append_char(&e->cols, (char) ('0' + e->side));
 				buf_append(&e->cols, vals[i].data, vals[i].len);
+				if (e->cols.failed)
+					return false;
 			}
+			e->seg_start[i] = start;
+			e->seg_len[i] = e->cols.len - start;
 		}
-		size_t seglen = e->cols.len - start - KEYFRAME_HEADER;
-		if (seglen > UINT32_MAX)
-			return false;
-		e->cols.data[start] = (char) tag;
-		put_len(e->cols.data + start + 1, (uint32_t) seglen);
-		e->colhash[i] = XXH3_64bits(e->cols.data + start, e->cols.len - start);
+		e->tags[i] = (unsigned char) tag;
 	}
-	e->seg_start[l->ncols] = e->cols.len;
+	for (int i = 0; i < l->ncols; i++) {
+		if (e->seg_start[i] != (size_t) -1)
+			e->seg[i] = e->cols.data + e->seg_start[i];
+		e->colhash[i] = XXH3_64bits_withSeed(e->seg[i], e->seg_len[i], e->tags[i]);
+	}
 	for (int k = 0; k < l->nkeys; k++) {
 		int c = l->keys[k];
-		enum canon_type tag = (enum canon_type) (unsigned char) e->cols.data[e->seg_start[c]];
+		enum canon_type tag = (enum canon_type) e->tags[c];
 		if (tag == CANON_NULL || tag == CANON_INVALID) {
 			e->bad_col = c;
 			if (e->bad_reason == NULL)
 				e->bad_reason = "NULL key value";
 			return false;
 		}
-		buf_append(&e->key, e->cols.data + e->seg_start[c], e->seg_start[c + 1] - e->seg_start[c]);
+		if (e->seg_len[c] > UINT32_MAX || !keyframe_append(&e->key, tag, e->seg[c], e->seg_len[c]))
+			return false;
 	}
-	if (e->key.failed || e->cols.failed)
-		return false;
 	row->key = e->key.data;
 	row->keylen = e->key.len;
-	row->hash = XXH3_64bits(e->cols.data, e->cols.len);
+	row->hash = XXH3_64bits(e->colhash, (size_t) l->ncols * sizeof(uint64_t));
 	row->colhash = e->colhash;
 	row->flags = 0;
 	return true;
@@ -144,10 +160,9 @@ void
 row_encoder_column(const struct row_encoder *e, int i, enum canon_type *tag, const char **v,
 		   size_t *len)
 {
-	const char *seg = e->cols.data + e->seg_start[i];
-	*tag = (enum canon_type) (unsigned char) seg[0];
-	*v = seg + KEYFRAME_HEADER;
-	*len = e->seg_start[i + 1] - e->seg_start[i] - KEYFRAME_HEADER;
+	*tag = (enum canon_type) e->tags[i];
+	*v = e->seg[i];
+	*len = e->seg_len[i];
 }
 
 int

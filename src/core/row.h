@@ -1,12 +1,12 @@
 /*
  * core/row.h: a row's canonical bytes, its hashes, and partition digests.
  *
- * Framing: each column value is a segment [tag:1][length:4, little endian][bytes], the
- * tag being its canon_type (CANON_NULL for NULL, with no bytes). A canonical key is the
- * concatenation of the key columns' segments. Row hash = XXH3-64 over all segments of
- * the mapped columns; each column also gets its own XXH3-64 so a RECORD_DIFF can name
- * the differing columns without keeping values. Partition digest = row count plus
- * XXH3-128 over (canonical key, row hash) in key order.
+ * Each column's canonical value is hashed with XXH3-64 seeded by its tag (its canon_type,
+ * CANON_NULL for NULL), so a column hash covers the tag, the length and the bytes; the
+ * row hash is XXH3-64 over the column hashes in column order. Column hashes let a
+ * RECORD_DIFF name the differing columns without keeping values. A canonical key is the
+ * concatenation of the key columns' segments [tag:1][length:4, little endian][bytes].
+ * Partition digest = row count plus XXH3-128 over (canonical key, row hash) in key order.
  */
 #ifndef CROSSCHECK_CORE_ROW_H
 #define CROSSCHECK_CORE_ROW_H
@@ -25,6 +25,13 @@ struct colplan {
 	const char *name;	 /* display name (the source column name); borrowed */
 	enum canon_type type;	 /* compare type */
 	struct canon_opts opts;
+	/*
+	 * identity: both sides are the same engine and the same exact type, whose text under
+	 * the endpoint's pinned session is already a function of the logical value only
+	 * (int, numeric(p,s), text, timestamptz in UTC...). That text is then its canonical
+	 * form within this audit and is hashed as is, saving the parse on the hot path.
+	 */
+	bool identity;
 };
 
 /* The encoding plan of a table: columns in scan order; keys are indices into cols. */
@@ -57,10 +64,13 @@ struct encoded_row {
 struct row_encoder {
 	const struct row_layout *layout;
 	int side;	      /* 0 source, 1 target: salts invalid values so they never match */
-	struct buf cols;      /* all segments of the current row */
+	struct buf cols;      /* canonical bytes of the encoded (non-identity) columns */
 	struct buf key;	      /* key segments of the current row */
 	uint64_t *colhash;
-	size_t *seg_start;
+	size_t *seg_start;    /* per column: offset in cols, or (size_t)-1 for identity */
+	size_t *seg_len;
+	unsigned char *tags;
+	const char **seg;     /* per column: its canonical bytes (valid until the next row) */
 	/* the last value that could not be read as its type, for the caller to report */
 	int bad_col;
 	const char *bad_reason;

@@ -32,6 +32,8 @@ struct column_desc {
 	bool fixed_char;	/* CHAR(n): the engine may pad with spaces */
 	bool nullable;
 	bool byte_order_text;	/* text already compared by bytes (C collation) */
+	bool text_is_canonical; /* the engine's text of this type is a function of the
+				 * logical value alone (see colplan.identity) */
 };
 
 struct table_desc {

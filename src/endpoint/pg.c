@@ -166,6 +166,28 @@ pg_canon_type(const char *typname, char typtype, bool *single_float, bool *fixed
 	return CANON_TEXT;
 }
 
+/*
+ * pg_text_is_canonical: under the session pg_endpoint_open pins (UTC, ISO dates, hex
+ * bytea), these types print one text per logical value. Not numeric without a typmod
+ * (1.5 and 1.50 print differently), not json (kept as typed), not floats (compared at a
+ * chosen number of digits), not intervals or arrays (their text has no one form).
+ */
+static bool
+pg_text_is_canonical(const char *typname, char typtype, const char *engine_type)
+{
+	static const char *types[] = {"int2", "int4", "int8", "text", "varchar", "bpchar", "name",
+				      "bytea", "date", "timestamp", "timestamptz", "uuid", "bool",
+				      "jsonb"};
+	if (typtype == 'e')
+		return true;
+	if (strcmp(typname, "numeric") == 0)
+		return strchr(engine_type, '(') != NULL;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(types[i], typname) == 0)
+			return true;
+	return false;
+}
+
 /* Resolves the table; with no schema, the one visible on the search_path. */
 static const char *sql_find_table =
 	"SELECT c.oid, n.nspname, c.relname, c.reltuples::bigint"
@@ -255,6 +277,8 @@ pg_describe(struct endpoint *ep, const char *schema, const char *table, struct t
 		c->type = pg_canon_type(PQgetvalue(res, i, 3), PQgetvalue(res, i, 4)[0],
 					&c->single_float, &c->fixed_char);
 		c->nullable = PQgetvalue(res, i, 5)[0] != 't';
+		c->text_is_canonical = pg_text_is_canonical(PQgetvalue(res, i, 3), PQgetvalue(res, i, 4)[0],
+							    c->engine_type);
 		c->byte_order_text = PQgetvalue(res, i, 6)[0] == 't';
 		int64_t n = 0;
 		str_to_int64(PQgetvalue(res, i, 7), &n);

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -312,6 +314,60 @@ test_civil(void **state)
 	}
 }
 
+/*
+ * The float fast path (decimal rounding of the text) must agree with the double path
+ * (strtod, then printf at the same digits) for every text an engine prints for a double:
+ * shortest round-trip, %.17g and %.15g, across magnitudes and digit counts.
+ */
+static void
+reference_float(double v, int digits, char *out, size_t size)
+{
+	if (v == 0) {
+		snprintf(out, size, "0");
+		return;
+	}
+	char s[64];
+	snprintf(s, sizeof(s), "%.*e", digits - 1, v);
+	char *e = strchr(s, 'e');
+	char *m = e;
+	while (m > s && m[-1] == '0')
+		m--;
+	if (m > s && m[-1] == '.')
+		m--;
+	snprintf(out, size, "%.*se%ld", (int) (m - s), s, strtol(e + 1, NULL, 10));
+}
+
+static void
+test_float_fast_path_agrees(void **state)
+{
+	(void) state;
+	uint64_t x = 88172645463325252ull;
+	int checked = 0;
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift */
+		double mant = (double) (x >> 11) / 9007199254740992.0;
+		int e10 = (int) (x % 41) - 20;
+		double v = (mant + 0.1) * pow(10, e10) * ((x >> 3) & 1 ? -1 : 1);
+		for (int f = 0; f < 4; f++) {
+			char text[64], want[64];
+			int prec = f == 0 ? 17 : f == 1 ? 16 : f == 2 ? 15 : 6;
+			snprintf(text, sizeof(text), "%.*g", prec, v);
+			for (int digits = 6; digits <= 15; digits += 9) {
+				struct canon_opts o = opts;
+				o.float_digits = digits;
+				reference_float(strtod(text, NULL), digits, want, sizeof(want));
+				assert_string_equal(enc_with(CANON_FLOAT, &o, text), want);
+				checked++;
+			}
+		}
+	}
+	/* exact midpoints go the double's way: 0.5 at the 16th digit */
+	char want[64];
+	reference_float(strtod("1.0000000000000005", NULL), 15, want, sizeof(want));
+	assert_string_equal(enc(CANON_FLOAT, "1.0000000000000005"), want);
+	assert_true(checked > 1000000);
+}
+
 int
 main(void)
 {
@@ -323,7 +379,7 @@ main(void)
 		cmocka_unit_test(test_timestamps), cmocka_unit_test(test_times),
 		cmocka_unit_test(test_json),	cmocka_unit_test(test_binary),
 		cmocka_unit_test(test_unify),	cmocka_unit_test(test_compare),
-		cmocka_unit_test(test_civil),
+		cmocka_unit_test(test_civil),	cmocka_unit_test(test_float_fast_path_agrees),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
