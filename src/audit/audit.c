@@ -405,6 +405,11 @@ audit_run(const struct audit_options *o, struct store *st, int64_t *run_id,
 		goto cleanup;
 	}
 	started = true;
+	/* the position before any row is read: a clean audit will have verified it */
+	int64_t checkpoint = 0;
+	if (o->resume_run == 0 && src->ops->cdc_position &&
+	    !audit_take_checkpoint(src, o->slot, st, shown_src, NULL, *run_id, &checkpoint))
+		log_warn("no checkpoint recorded for this run (see above); the audit goes on");
 	log_info("run %lld: auditing %d table%s", (long long) *run_id, o->ntables,
 		 o->ntables == 1 ? "" : "s");
 
@@ -442,6 +447,10 @@ audit_run(const struct audit_options *o, struct store *st, int64_t *run_id,
 	if (audit_interrupted)
 		log_error("interrupted: run %lld can be continued with --resume %lld", (long long) *run_id,
 			  (long long) *run_id);
+	int64_t verified = 0;
+	if (v == AUDIT_CONSISTENT && store_checkpoints_verify(st, *run_id, &verified) && verified)
+		log_info("run %lld verified %lld checkpoint%s", (long long) *run_id,
+			 (long long) verified, verified == 1 ? "" : "s");
 	store_run_finish(st, *run_id,
 			 audit_interrupted ? "interrupted" : v == AUDIT_ERROR ? "failed" : "done",
 			 verdict_names[v], v == AUDIT_ERROR ? 2 : v == AUDIT_DIFFERENCES ? 1 : 0);

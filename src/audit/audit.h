@@ -55,6 +55,7 @@ struct audit_options {
 	double max_replica_lag;	     /* pause while the target lags more (seconds; 0 = off) */
 	const char *lag_query;	     /* SQL returning the lag in seconds, run on the target */
 	const char *lag_column;	     /* a source column holding the row's update time */
+	const char *slot;	     /* checkpoint from this replication slot (PostgreSQL) */
 	double lag_window;	     /* rows changed this recently are judged after it passes */
 };
 
@@ -69,6 +70,14 @@ enum audit_verdict {
 };
 
 const char *audit_verdict_name(enum audit_verdict v);
+
+struct endpoint;
+/*
+ * audit_take_checkpoint reads the source's replication position (a slot's, if named)
+ * and records it; run is the audit that takes it at its start (0 when by hand).
+ */
+bool audit_take_checkpoint(struct endpoint *src, const char *slot, struct store *st,
+			   const char *shown_source, const char *label, int64_t run, int64_t *id);
 
 /* Set from a signal handler: workers finish their partition and stop. */
 extern volatile sig_atomic_t audit_interrupted;

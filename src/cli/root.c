@@ -22,6 +22,8 @@ static const struct command *commands[] = {
 	&cmd_audit,
 	&cmd_runs,
 	&cmd_failures,
+	&cmd_checkpoint,
+	&cmd_checkpoints,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

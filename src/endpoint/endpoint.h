@@ -97,6 +97,11 @@ struct endpoint_ops {
 	 * the server is in no replication the engine can see */
 	bool (*replication_lag)(struct endpoint *ep, const char *query, double *seconds,
 				bool *known);
+	/* cdc_position: the source's current replication position (PostgreSQL WAL LSN, or
+	 * the confirmed LSN of a named slot; MySQL binlog file:pos) and, where the engine
+	 * has one, its GTID set */
+	bool (*cdc_position)(struct endpoint *ep, const char *slot, struct buf *position,
+			     struct buf *gtid);
 	void (*close)(struct endpoint *ep);
 };
 

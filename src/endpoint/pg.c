@@ -773,6 +773,46 @@ pg_replication_lag(struct endpoint *ep, const char *query, double *seconds, bool
 	return ok;
 }
 
+/*
+ * pg_cdc_position: with a slot, the slot's confirmed_flush_lsn (where a logical consumer
+ * such as DMS or Debezium will resume); without, the current WAL position of a primary
+ * or the replay position of a standby.
+ */
+static bool
+pg_cdc_position(struct endpoint *ep, const char *slot, struct buf *position, struct buf *gtid)
+{
+	struct pg_endpoint *pg = (struct pg_endpoint *) ep;
+	(void) gtid; /* PostgreSQL has no GTID */
+	PGresult *res;
+	if (slot) {
+		const char *params[] = {slot};
+		res = PQexecParams(pg->conn,
+				   "SELECT confirmed_flush_lsn::text, slot_type FROM pg_catalog.pg_replication_slots"
+				   " WHERE slot_name = $1",
+				   1, NULL, params, NULL, NULL, 0);
+	} else {
+		res = PQexec(pg->conn, "SELECT CASE WHEN pg_catalog.pg_is_in_recovery()"
+				       " THEN pg_catalog.pg_last_wal_replay_lsn()"
+				       " ELSE pg_catalog.pg_current_wal_lsn() END::text, NULL");
+	}
+	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (!ok)
+		pg_log_error(pg, res, "replication position");
+	else if (PQntuples(res) == 0) {
+		log_error("%s: no replication slot named \"%s\"", ep->label, slot);
+		log_hint("list slots with: SELECT slot_name FROM pg_replication_slots");
+		ok = false;
+	} else if (PQgetisnull(res, 0, 0)) {
+		log_error("%s: slot \"%s\" has no confirmed position (a physical slot, or never used)",
+			  ep->label, slot ? slot : "");
+		ok = false;
+	} else {
+		buf_append_str(position, PQgetvalue(res, 0, 0));
+	}
+	PQclear(res);
+	return ok;
+}
+
 static const struct endpoint_ops pg_ops = {
 	.engine = "postgresql",
 	.describe = pg_describe,
@@ -782,5 +822,6 @@ static const struct endpoint_ops pg_ops = {
 	.fetch = pg_fetch,
 	.server_time = pg_server_time,
 	.replication_lag = pg_replication_lag,
+	.cdc_position = pg_cdc_position,
 	.close = pg_close,
 };

@@ -148,4 +148,33 @@ bool store_failure_update(struct store *s, int64_t id, const char *state, const 
 			  const char *columns, bool deferred);
 bool store_count_failures(struct store *s, const struct failure_filter *flt, int64_t *n);
 
+/* --- checkpoints (store_checkpoints.c) ------------------------------------------------ */
+
+struct checkpoint_record {
+	int64_t id;
+	const char *source;	 /* redacted URI */
+	const char *engine;	 /* postgresql | mysql | dms */
+	const char *position;	 /* LSN, binlog file:pos, or a DMS checkpoint string */
+	const char *gtid;	 /* GTID set, or NULL */
+	const char *label;	 /* or NULL */
+	const char *taken_at;
+	int64_t run;		 /* the audit that took it at its start, 0 if by hand */
+	int64_t verified_by;	 /* the run that verified it, 0 if not verified */
+};
+
+typedef bool (*checkpoint_record_fn)(void *ctx, const struct checkpoint_record *c);
+
+bool store_checkpoint_add(struct store *s, const struct checkpoint_record *c, int64_t *id);
+/* store_list_checkpoint_records: newest first; source NULL = every source */
+bool store_list_checkpoint_records(struct store *s, const char *source, checkpoint_record_fn fn,
+				   void *ctx);
+bool store_get_checkpoint(struct store *s, int64_t id, checkpoint_record_fn fn, void *ctx,
+			  bool *found);
+/*
+ * store_checkpoints_verify marks as verified by `run` every unverified checkpoint of the
+ * run's source taken no later than the run's start: the run found no confirmed
+ * difference, so nothing was missing before those positions. *n gets how many.
+ */
+bool store_checkpoints_verify(struct store *s, int64_t run, int64_t *n);
+
 #endif
