@@ -36,6 +36,7 @@ struct command {
 extern const struct command cmd_audit;
 extern const struct command cmd_runs;
 extern const struct command cmd_failures;
+extern const struct command cmd_report;
 
 /*
  * cli_parse parses argv with the verb's long options plus the global ones. Positional

@@ -22,6 +22,7 @@ static const struct command *commands[] = {
 	&cmd_audit,
 	&cmd_runs,
 	&cmd_failures,
+	&cmd_report,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
