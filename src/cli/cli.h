@@ -38,6 +38,7 @@ extern const struct command cmd_runs;
 extern const struct command cmd_failures;
 extern const struct command cmd_checkpoint;
 extern const struct command cmd_checkpoints;
+extern const struct command cmd_report;
 
 /*
  * cli_parse parses argv with the verb's long options plus the global ones. Positional

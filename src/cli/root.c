@@ -24,6 +24,7 @@ static const struct command *commands[] = {
 	&cmd_failures,
 	&cmd_checkpoint,
 	&cmd_checkpoints,
+	&cmd_report,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

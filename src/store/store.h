@@ -148,6 +148,55 @@ bool store_failure_update(struct store *s, int64_t id, const char *state, const 
 			  const char *columns, bool deferred);
 bool store_count_failures(struct store *s, const struct failure_filter *flt, int64_t *n);
 
+/* --- reports and filters (store_report.c) ----------------------------------------------- */
+
+struct run_filter {
+	const char *kind;	 /* NULL = any */
+	const char *verdict;
+	const char *status;
+	const char *table;	 /* runs that audited this table */
+	const char *table_state; /* runs with a table in this DMS-style state */
+	int limit;		 /* 0 = all */
+};
+
+/* store_list_runs_filtered calls fn for the matching runs, newest first. */
+bool store_list_runs_filtered(struct store *s, const struct run_filter *flt, run_fn fn,
+			      void *ctx);
+/* store_run_tool_version copies the crosscheck version that recorded a run ("" if none). */
+bool store_run_tool_version(struct store *s, int64_t run, char *buf, size_t size);
+
+struct checkpoint_info {
+	int64_t id;
+	const char *source;	/* redacted URI */
+	const char *engine;
+	const char *position;
+	const char *gtid;	/* NULL when none */
+	const char *label;
+	const char *taken_at;
+	int64_t verified_by;	/* run id, 0 = not verified */
+};
+
+typedef bool (*checkpoint_fn)(void *ctx, const struct checkpoint_info *c);
+/* store_run_checkpoints calls fn for the checkpoints a run recorded, oldest first. */
+bool store_run_checkpoints(struct store *s, int64_t run, checkpoint_fn fn, void *ctx);
+
+struct failure_count {
+	const char *table;
+	const char *kind;
+	const char *state;
+	int64_t n;
+};
+
+typedef bool (*failure_count_fn)(void *ctx, const struct failure_count *c);
+/* store_count_failures_grouped calls fn per (table, kind, state) of a run with its count. */
+bool store_count_failures_grouped(struct store *s, int64_t run, failure_count_fn fn, void *ctx);
+/*
+ * store_list_failures_by_key streams a run's failures (flt->run is required) in table
+ * then canonical key order, straight off the unique index: no sort, flat memory.
+ */
+bool store_list_failures_by_key(struct store *s, const struct failure_filter *flt, failure_fn fn,
+				void *ctx);
+
 /* --- checkpoints (store_checkpoints.c) ------------------------------------------------ */
 
 struct checkpoint_record {

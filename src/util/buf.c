@@ -101,8 +101,11 @@ buf_printf(struct buf *b, const char *fmt, ...)
 const char *
 buf_cstr(struct buf *b)
 {
-	if (b->data == NULL && !buf_reserve(b, 0))
-		return "";
+	if (b->data == NULL) {
+		if (!buf_reserve(b, 0))
+			return "";
+		b->data[0] = '\0'; /* a fresh allocation is not a string yet */
+	}
 	return b->data;
 }
 
