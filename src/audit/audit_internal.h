@@ -107,6 +107,10 @@ bool audit_lag_cutoff(const struct audit_options *o, struct endpoint *src,
 		      struct table_plan *tables, int n);
 
 /* recheck.c */
+#include "core/compare.h"
+bool audit_compare_keys(struct table_plan *tp, struct endpoint *src, struct endpoint *tgt,
+			const char *const *keys, const size_t *lens, int n, enum verdict *verdicts,
+			char **cols, bool *recent);
 bool audit_recheck(const struct audit_options *o, struct store *st, int64_t run,
 		   struct table_plan *tables, int ntables);
 

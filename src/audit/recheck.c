@@ -126,17 +126,17 @@ sleep_interruptibly(double seconds)
 	}
 }
 
-static bool
-recheck_batch(struct store *st, struct table_plan *tp, struct pending *items, int n,
-	      struct endpoint *src, struct endpoint *tgt, int attempt, int max_attempts,
-	      int64_t *resolved, int64_t *confirmed)
+/*
+ * audit_compare_keys re-reads the given keys on both sides now and says, per key, what
+ * it is: MATCH, MISSING_TARGET, MISSING_SOURCE or RECORD_DIFF (with the differing
+ * columns as a JSON array in cols[i], caller frees), and whether either side's row is
+ * inside the lag window. Used by rechecks and by repair's re-audit.
+ */
+bool
+audit_compare_keys(struct table_plan *tp, struct endpoint *src, struct endpoint *tgt,
+		   const char *const *keys, const size_t *lens, int n, enum verdict *verdicts,
+		   char **cols, bool *recent)
 {
-	const char **keys = xcalloc((size_t) n, sizeof(char *));
-	size_t *lens = xcalloc((size_t) n, sizeof(size_t));
-	for (int i = 0; i < n; i++) {
-		keys[i] = items[i].key;
-		lens[i] = items[i].keylen;
-	}
 	struct fetch_ctx fc[2];
 	struct endpoint *eps[2] = {src, tgt};
 	bool ok = true;
@@ -152,40 +152,72 @@ recheck_batch(struct store *st, struct table_plan *tp, struct pending *items, in
 			     !fc[side].bad;
 	}
 	int *diff_cols = xcalloc((size_t) tp->ncols, sizeof(int));
-	struct buf cols;
-	buf_init(&cols);
+	struct buf b;
+	buf_init(&b);
 	for (int i = 0; ok && i < n; i++) {
-		const struct fetched *a = find_fetched(&fc[0], items[i].key, items[i].keylen);
-		const struct fetched *b = find_fetched(&fc[1], items[i].key, items[i].keylen);
+		const struct fetched *a = find_fetched(&fc[0], keys[i], lens[i]);
+		const struct fetched *t = find_fetched(&fc[1], keys[i], lens[i]);
 		enum verdict v = VERDICT_MATCH;
 		int nd = 0;
-		if (a && !b)
+		if (a && !t)
 			v = VERDICT_MISSING_TARGET;
-		else if (!a && b)
+		else if (!a && t)
 			v = VERDICT_MISSING_SOURCE;
-		else if (a && b && a->hash != b->hash) {
+		else if (a && t && a->hash != t->hash) {
 			struct encoded_row ra = {a->key, a->keylen, a->hash, a->colhash, 0};
-			struct encoded_row rb = {b->key, b->keylen, b->hash, b->colhash, 0};
+			struct encoded_row rb = {t->key, t->keylen, t->hash, t->colhash, 0};
 			nd = compare_row_columns(&tp->layout, &ra, &rb, diff_cols);
 			v = nd > 0 ? VERDICT_RECORD_DIFF : VERDICT_MATCH;
 		}
-		enum failure_state s = recheck_next_state(v != VERDICT_MATCH, attempt, max_attempts);
-		/* a row still changing inside the lag window is not judged yet */
-		bool deferred = v != VERDICT_MATCH && ((a && a->recent) || (b && b->recent));
-		if (deferred)
-			s = FAILURE_PENDING;
-		buf_reset(&cols);
-		audit_columns_json(tp, diff_cols, nd, &cols);
-		ok = store_failure_update(st, items[i].id, failure_state_name(s),
-					  v != VERDICT_MATCH ? verdict_name(v) : NULL,
-					  v != VERDICT_MATCH ? buf_cstr(&cols) : NULL, deferred);
-		*resolved += s == FAILURE_RESOLVED;
-		*confirmed += s == FAILURE_CONFIRMED;
+		verdicts[i] = v;
+		if (recent)
+			recent[i] = (a && a->recent) || (t && t->recent);
+		if (cols) {
+			buf_reset(&b);
+			audit_columns_json(tp, diff_cols, nd, &b);
+			cols[i] = xstrdup(buf_cstr(&b));
+		}
 	}
-	buf_free(&cols);
+	buf_free(&b);
 	free(diff_cols);
 	fetch_ctx_free(&fc[0]);
 	fetch_ctx_free(&fc[1]);
+	return ok;
+}
+
+static bool
+recheck_batch(struct store *st, struct table_plan *tp, struct pending *items, int n,
+	      struct endpoint *src, struct endpoint *tgt, int attempt, int max_attempts,
+	      int64_t *resolved, int64_t *confirmed)
+{
+	const char **keys = xcalloc((size_t) n, sizeof(char *));
+	size_t *lens = xcalloc((size_t) n, sizeof(size_t));
+	enum verdict *verdicts = xcalloc((size_t) n, sizeof(enum verdict));
+	char **cols = xcalloc((size_t) n, sizeof(char *));
+	bool *recent = xcalloc((size_t) n, sizeof(bool));
+	for (int i = 0; i < n; i++) {
+		keys[i] = items[i].key;
+		lens[i] = items[i].keylen;
+	}
+	bool ok = audit_compare_keys(tp, src, tgt, keys, lens, n, verdicts, cols, recent);
+	for (int i = 0; ok && i < n; i++) {
+		enum verdict v = verdicts[i];
+		enum failure_state s = recheck_next_state(v != VERDICT_MATCH, attempt, max_attempts);
+		/* a row still changing inside the lag window is not judged yet */
+		bool deferred = v != VERDICT_MATCH && recent[i];
+		if (deferred)
+			s = FAILURE_PENDING;
+		ok = store_failure_update(st, items[i].id, failure_state_name(s),
+					  v != VERDICT_MATCH ? verdict_name(v) : NULL,
+					  v != VERDICT_MATCH ? cols[i] : NULL, deferred);
+		*resolved += s == FAILURE_RESOLVED;
+		*confirmed += s == FAILURE_CONFIRMED;
+	}
+	for (int i = 0; i < n; i++)
+		free(cols[i]);
+	free(cols);
+	free(recent);
+	free(verdicts);
 	free(keys);
 	free(lens);
 	return ok;

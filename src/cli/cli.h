@@ -39,6 +39,8 @@ extern const struct command cmd_failures;
 extern const struct command cmd_checkpoint;
 extern const struct command cmd_checkpoints;
 extern const struct command cmd_report;
+extern const struct command cmd_recover;
+extern const struct command cmd_repair;
 
 /*
  * cli_parse parses argv with the verb's long options plus the global ones. Positional

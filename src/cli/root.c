@@ -25,6 +25,8 @@ static const struct command *commands[] = {
 	&cmd_checkpoint,
 	&cmd_checkpoints,
 	&cmd_report,
+	&cmd_recover,
+	&cmd_repair,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

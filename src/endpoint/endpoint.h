@@ -102,6 +102,15 @@ struct endpoint_ops {
 	 * has one, its GTID set */
 	bool (*cdc_position)(struct endpoint *ep, const char *slot, struct buf *position,
 			     struct buf *gtid);
+	/*
+	 * write_rows (repair; the endpoint is opened read_write): in one transaction, delete
+	 * the rows of the given canonical keys, then insert rows (values in r->cols order,
+	 * binary columns as raw bytes). Delete-then-insert is an idempotent upsert that needs
+	 * no unique constraint on the target.
+	 */
+	bool (*write_rows)(struct endpoint *ep, const struct scan_request *r, const char *const *keys,
+			   const size_t *keylens, int nkeys, const struct value *const *rows,
+			   int nrows);
 	void (*close)(struct endpoint *ep);
 };
 

@@ -813,6 +813,93 @@ pg_cdc_position(struct endpoint *ep, const char *slot, struct buf *position, str
 	return ok;
 }
 
+static bool
+pg_write_rows(struct endpoint *ep, const struct scan_request *r, const char *const *keys,
+	      const size_t *keylens, int nkeys, const struct value *const *rows, int nrows)
+{
+	struct pg_endpoint *pg = (struct pg_endpoint *) ep;
+	struct buf del, ins;
+	buf_init(&del);
+	buf_init(&ins);
+	const char **params = xcalloc((size_t) r->ncols + 1, sizeof(char *));
+	struct buf *hex = xcalloc((size_t) r->ncols + 1, sizeof(struct buf));
+	bool ok = pg_exec(pg, "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE", "repair");
+
+	if (ok && nkeys > 0) {
+		buf_append_str(&del, "DELETE FROM ");
+		append_table(pg, &del, r->table);
+		buf_append_str(&del, " WHERE ");
+		append_key_tuple(pg, &del, r);
+		buf_append_str(&del, " IN (SELECT ");
+		for (int k = 0; k < r->nkeys; k++)
+			buf_printf(&del, "%su.k%d", k ? ", " : "", k);
+		buf_append_str(&del, " FROM unnest(");
+		for (int k = 0; k < r->nkeys; k++) {
+			if (k)
+				buf_append_str(&del, ", ");
+			append_setting_ref(&del, "keys", k, &r->table->cols[r->key[k]], true);
+		}
+		buf_append_str(&del, ") AS u(");
+		for (int k = 0; k < r->nkeys; k++)
+			buf_printf(&del, "%sk%d", k ? ", " : "", k);
+		buf_append_str(&del, "))");
+		ok = set_keylist_settings(pg, r, keys, keylens, nkeys) && pg_exec(pg, buf_cstr(&del), "repair delete");
+	}
+	if (ok && nrows > 0) {
+		buf_append_str(&ins, "INSERT INTO ");
+		append_table(pg, &ins, r->table);
+		buf_append_str(&ins, " (");
+		for (int i = 0; i < r->ncols; i++) {
+			if (i)
+				buf_append_str(&ins, ", ");
+			append_ident(pg, &ins, r->table->cols[r->cols[i]].name);
+		}
+		buf_append_str(&ins, ") VALUES (");
+		for (int i = 0; i < r->ncols; i++)
+			buf_printf(&ins, "%s$%d", i ? ", " : "", i + 1);
+		buf_append_char(&ins, ')');
+		PGresult *res = PQprepare(pg->conn, "crosscheck_repair", buf_cstr(&ins), r->ncols, NULL);
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		if (!ok)
+			pg_log_error(pg, res, "repair insert");
+		PQclear(res);
+		for (int j = 0; ok && j < nrows; j++) {
+			for (int i = 0; i < r->ncols; i++) {
+				const struct value *v = &rows[j][i];
+				if (v->null) {
+					params[i] = NULL;
+				} else if (r->table->cols[r->cols[i]].type == CANON_BINARY) {
+					buf_reset(&hex[i]);
+					endpoint_bind_text(CANON_BINARY, v->data, v->len, &hex[i]);
+					params[i] = buf_cstr(&hex[i]);
+				} else {
+					buf_reset(&hex[i]);
+					buf_append(&hex[i], v->data, v->len);
+					params[i] = buf_cstr(&hex[i]);
+				}
+			}
+			res = PQexecPrepared(pg->conn, "crosscheck_repair", r->ncols, params, NULL, NULL, 0);
+			ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+			if (!ok)
+				pg_log_error(pg, res, "repair insert");
+			PQclear(res);
+		}
+		pg_exec(pg, "DEALLOCATE crosscheck_repair", "repair");
+	}
+	ok = ok && pg_exec(pg, "COMMIT", "repair commit");
+	if (!ok) {
+		PGresult *res = PQexec(pg->conn, "ROLLBACK");
+		PQclear(res);
+	}
+	for (int i = 0; i < r->ncols; i++)
+		buf_free(&hex[i]);
+	free(hex);
+	free(params);
+	buf_free(&del);
+	buf_free(&ins);
+	return ok;
+}
+
 static const struct endpoint_ops pg_ops = {
 	.engine = "postgresql",
 	.describe = pg_describe,
@@ -823,5 +910,6 @@ static const struct endpoint_ops pg_ops = {
 	.server_time = pg_server_time,
 	.replication_lag = pg_replication_lag,
 	.cdc_position = pg_cdc_position,
+	.write_rows = pg_write_rows,
 	.close = pg_close,
 };
