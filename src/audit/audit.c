@@ -333,13 +333,13 @@ check_resume(struct store *st, int64_t run, const char *fp)
 	return true;
 }
 
-/* plan_table plans a table anew and records its partitions as planned. */
+/*
+ * record_plan records a table's partitions for this run: "planned", or "skipped" for
+ * those a drift run leaves to a later run of its rotation (selected NULL = all).
+ */
 static bool
-plan_table(const struct audit_options *o, struct store *st, int64_t run, struct table_plan *tp,
-	   struct endpoint *src, struct endpoint *tgt)
+record_plan(struct store *st, int64_t run, struct table_plan *tp, const bool *selected)
 {
-	if (!table_plan_partitions(o, tp, src, tgt))
-		return false;
 	struct partition_result *parts = xcalloc((size_t) tp->plan.n, sizeof(*parts));
 	struct buf *bounds = xcalloc((size_t) tp->plan.n * 2, sizeof(struct buf));
 	for (int j = 0; j < tp->plan.n; j++) {
@@ -350,7 +350,7 @@ plan_table(const struct audit_options *o, struct store *st, int64_t run, struct 
 			.table = tp->name, .part_no = j,
 			.lo = buf_cstr(&bounds[2 * j]), .hi = buf_cstr(&bounds[2 * j + 1]),
 			.lo_key = r->lo, .lo_len = r->lolen, .hi_key = r->hi, .hi_len = r->hilen,
-			.status = "planned",
+			.status = selected && !selected[j] ? "skipped" : "planned",
 		};
 	}
 	bool ok = store_partition_plan(st, run, parts, tp->plan.n);
@@ -362,9 +362,49 @@ plan_table(const struct audit_options *o, struct store *st, int64_t run, struct 
 	return ok;
 }
 
-bool
-audit_run(const struct audit_options *o, struct store *st, int64_t *run_id,
-	  enum audit_verdict *verdict)
+/*
+ * prepare_table gives a table its partitions for this run: those recorded by the run
+ * being resumed, or by the check's previous drift run (so the rotation's slices stay the
+ * same ranges), else a new plan. A drift run then selects its slice.
+ */
+static bool
+prepare_table(const struct audit_options *o, struct store *st, int64_t run, struct table_plan *tp,
+	      struct endpoint *src, struct endpoint *tgt, int64_t previous, int64_t slot,
+	      const char *since, int *audited)
+{
+	bool found = false;
+	if (o->resume_run > 0)
+		return table_plan_load(st, run, tp, &found) &&
+		       (found || (table_plan_partitions(o, tp, src, tgt) && record_plan(st, run, tp, NULL)));
+	if (previous > 0 && !table_plan_load(st, previous, tp, &found))
+		return false;
+	if (!found && !table_plan_partitions(o, tp, src, tgt))
+		return false;
+	free(tp->part_done);
+	tp->part_done = NULL;
+	tp->source_rows = tp->target_rows = tp->matched = 0;
+	tp->missing_target = tp->missing_source = tp->record_diff = 0;
+	tp->parts_done = 0;
+	if (o->cover_every <= 0) {
+		*audited += tp->plan.n;
+		return record_plan(st, run, tp, NULL);
+	}
+	bool *selected = xcalloc((size_t) tp->plan.n + 1, sizeof(bool));
+	bool ok = drift_select(o, tp, slot, since, src, selected);
+	tp->part_done = xcalloc((size_t) tp->plan.n + 1, sizeof(bool));
+	for (int j = 0; j < tp->plan.n; j++) {
+		tp->part_done[j] = !selected[j];
+		*audited += selected[j];
+		tp->parts_done += !selected[j]; /* a skipped partition is not a missing one */
+	}
+	ok = ok && record_plan(st, run, tp, selected);
+	free(selected);
+	return ok;
+}
+
+static bool
+run_audit(const struct audit_options *o, struct store *st, int64_t *run_id,
+	  enum audit_verdict *verdict, struct drift_summary *d)
 {
 	struct endpoint *src = NULL, *tgt = NULL;
 	struct table_plan *tables = xcalloc((size_t) o->ntables, sizeof(struct table_plan));
@@ -401,7 +441,7 @@ audit_run(const struct audit_options *o, struct store *st, int64_t *run_id,
 			goto cleanup;
 		*run_id = o->resume_run;
 		log_notice("resuming run %lld", (long long) *run_id);
-	} else if (!store_run_begin(st, o->kind, shown_src, shown_tgt, opts, fp, run_id)) {
+	} else if (!store_run_begin(st, d ? "drift" : o->kind, shown_src, shown_tgt, opts, fp, run_id)) {
 		goto cleanup;
 	}
 	started = true;
@@ -413,17 +453,38 @@ audit_run(const struct audit_options *o, struct store *st, int64_t *run_id,
 	log_info("run %lld: auditing %d table%s", (long long) *run_id, o->ntables,
 		 o->ntables == 1 ? "" : "s");
 
-	bool planned_all = true;
+	/* a drift run: its place in the rotation, and the failures earlier runs left open */
+	int64_t history = 0, previous = 0;
+	char since[40] = "";
+	bool drift_ok = true;
+	if (d) {
+		memset(d, 0, sizeof(*d));
+		snprintf(d->fingerprint, sizeof(d->fingerprint), "%s", fp);
+		drift_ok = store_drift_history(st, "drift", fp, *run_id, &history, &previous, since) &&
+			   drift_close_earlier(st, *run_id, fp, tables, o->ntables, src, tgt, &d->closed,
+					       &d->still_open);
+		if (drift_ok && (d->closed || d->still_open))
+			log_notice("earlier failures: %lld now match (closed), %lld still differ",
+				   (long long) d->closed, (long long) d->still_open);
+	}
+
+	bool planned_all = drift_ok;
+	int audited = 0, total = 0;
 	for (int i = 0; i < o->ntables && !audit_interrupted; i++) {
-		bool found = false;
-		if (o->resume_run > 0 && !table_plan_load(st, *run_id, &tables[i], &found))
-			planned[i] = false;
-		else
-			planned[i] = found || plan_table(o, st, *run_id, &tables[i], src, tgt);
+		planned[i] = prepare_table(o, st, *run_id, &tables[i], src, tgt, d ? previous : 0,
+					   history, since, &audited);
+		total += tables[i].plan.n;
 		if (!planned[i]) {
 			tables[i].error = xstrdup("partition planning failed");
 			planned_all = false;
 		}
+	}
+	if (d) {
+		d->audited = audited;
+		d->total = total;
+		log_notice("drift run %lld of the rotation: auditing %d of %d partitions (each within "
+			   "%d runs)",
+			   (long long) history + 1, audited, total, o->cover_every);
 	}
 
 	double t0 = time_monotonic();
@@ -435,25 +496,44 @@ audit_run(const struct audit_options *o, struct store *st, int64_t *run_id,
 	bool recheck_ok = !audit_interrupted &&
 			  audit_recheck(o, st, *run_id, tables, o->ntables);
 
+	/* a drift run reconciles whole-table counts: the slice saw only part of each */
+	bool counts_ok = true;
+	for (int i = 0; d && i < o->ntables && planned[i]; i++) {
+		int64_t sc = 0, tc = 0;
+		if (!drift_counts(&tables[i], src, tgt, &sc, &tc)) {
+			counts_ok = false;
+			continue;
+		}
+		tables[i].source_rows = sc;
+		tables[i].target_rows = tc;
+		int64_t gap = sc > tc ? sc - tc : tc - sc;
+		if (gap > d->max_count_gap)
+			d->max_count_gap = gap;
+	}
+
 	enum audit_verdict v = AUDIT_CONSISTENT;
 	for (int i = 0; i < o->ntables; i++) {
 		enum audit_verdict tv = finish_table(st, *run_id, &tables[i], planned[i]);
 		if (tv > v)
 			v = tv;
 	}
-	if (!pool_ok || !planned_all || !recheck_ok)
+	if (!pool_ok || !planned_all || !recheck_ok || !counts_ok)
 		v = AUDIT_ERROR;
 	*verdict = v;
 	if (audit_interrupted)
 		log_error("interrupted: run %lld can be continued with --resume %lld", (long long) *run_id,
 			  (long long) *run_id);
 	int64_t verified = 0;
-	if (v == AUDIT_CONSISTENT && store_checkpoints_verify(st, *run_id, &verified) && verified)
+	if (v == AUDIT_CONSISTENT && !d && store_checkpoints_verify(st, *run_id, &verified) && verified)
 		log_info("run %lld verified %lld checkpoint%s", (long long) *run_id,
 			 (long long) verified, verified == 1 ? "" : "s");
 	store_run_finish(st, *run_id,
 			 audit_interrupted ? "interrupted" : v == AUDIT_ERROR ? "failed" : "done",
 			 verdict_names[v], v == AUDIT_ERROR ? 2 : v == AUDIT_DIFFERENCES ? 1 : 0);
+	if (d) {
+		d->run = *run_id;
+		d->verdict = v;
+	}
 
 cleanup:
 	for (int i = 0; i < built; i++)
@@ -468,4 +548,19 @@ cleanup:
 	free(shape);
 	free(fp);
 	return started;
+}
+
+bool
+audit_run(const struct audit_options *o, struct store *st, int64_t *run_id,
+	  enum audit_verdict *verdict)
+{
+	return run_audit(o, st, run_id, verdict, NULL);
+}
+
+bool
+audit_run_drift(const struct audit_options *o, struct store *st, struct drift_summary *d)
+{
+	int64_t run = 0;
+	enum audit_verdict v;
+	return run_audit(o, st, &run, &v, d);
 }

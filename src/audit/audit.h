@@ -30,6 +30,8 @@ struct column_map {
 struct audit_options {
 	const char *source_uri;
 	const char *target_uri;
+	const char *source_password; /* from a check file's *_password_env; NULL = engine's */
+	const char *target_password;
 	struct table_spec *tables;
 	int ntables;
 	struct strlist key;	     /* --key: source column names, overrides the catalog key */
@@ -56,6 +58,7 @@ struct audit_options {
 	const char *lag_query;	     /* SQL returning the lag in seconds, run on the target */
 	const char *lag_column;	     /* a source column holding the row's update time */
 	const char *slot;	     /* checkpoint from this replication slot (PostgreSQL) */
+	int cover_every;	     /* > 0: a drift run (rotating slices, see audit/drift.c) */
 	double lag_window;	     /* rows changed this recently are judged after it passes */
 };
 
@@ -89,5 +92,19 @@ extern volatile sig_atomic_t audit_interrupted;
  */
 bool audit_run(const struct audit_options *o, struct store *st, int64_t *run_id,
 	       enum audit_verdict *verdict);
+
+/* What a drift run adds to its verdict (audit_run_drift). */
+struct drift_summary {
+	int64_t run;
+	enum audit_verdict verdict;
+	char fingerprint[33];	/* the check's identity across runs */
+	int64_t closed;		/* earlier failures that now match */
+	int64_t still_open;	/* earlier failures that still differ */
+	int64_t max_count_gap;	/* the largest |source rows - target rows| of a table */
+	int audited, total;	/* partitions audited this run, of all */
+};
+
+/* audit_run_drift: audit_run in drift mode (o->cover_every > 0). */
+bool audit_run_drift(const struct audit_options *o, struct store *st, struct drift_summary *d);
 
 #endif

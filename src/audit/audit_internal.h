@@ -106,6 +106,15 @@ bool table_plan_row_recent(const struct table_plan *tp, const struct row_encoder
 bool audit_lag_cutoff(const struct audit_options *o, struct endpoint *src,
 		      struct table_plan *tables, int n);
 
+/* drift.c */
+bool drift_close_earlier(struct store *st, int64_t run, const char *fingerprint,
+			 struct table_plan *tables, int ntables, struct endpoint *src,
+			 struct endpoint *tgt, int64_t *closed, int64_t *still_open);
+bool drift_select(const struct audit_options *o, struct table_plan *tp, int64_t slot,
+		  const char *since, struct endpoint *src, bool *selected);
+bool drift_counts(struct table_plan *tp, struct endpoint *src, struct endpoint *tgt, int64_t *s,
+		  int64_t *t);
+
 /* recheck.c */
 #include "core/compare.h"
 bool audit_compare_keys(struct table_plan *tp, struct endpoint *src, struct endpoint *tgt,

@@ -161,8 +161,8 @@ take_task(struct pool *p, struct task *t)
 bool
 audit_open_pair(const struct audit_options *o, struct endpoint **src, struct endpoint **tgt)
 {
-	struct endpoint_options so = {"source", o->statement_timeout_ms, 10, false};
-	struct endpoint_options to = {"target", o->statement_timeout_ms, 10, false};
+	struct endpoint_options so = {"source", o->statement_timeout_ms, 10, false, o->source_password};
+	struct endpoint_options to = {"target", o->statement_timeout_ms, 10, false, o->target_password};
 	*src = *tgt = NULL;
 	if (endpoint_open(o->source_uri, &so, src) && endpoint_open(o->target_uri, &to, tgt))
 		return true;

@@ -102,8 +102,9 @@ audit_session_open(const struct audit_options *o, bool target_writable, struct a
 	struct audit_session *s = xcalloc(1, sizeof(*s));
 	s->o = o;
 	*out = NULL;
-	struct endpoint_options so = {"source", o->statement_timeout_ms, 10, false};
-	struct endpoint_options to = {"target", o->statement_timeout_ms, 10, target_writable};
+	struct endpoint_options so = {"source", o->statement_timeout_ms, 10, false, o->source_password};
+	struct endpoint_options to = {"target", o->statement_timeout_ms, 10, target_writable,
+				      o->target_password};
 	if (!endpoint_open(o->source_uri, &so, &s->src) || !endpoint_open(o->target_uri, &to, &s->tgt)) {
 		audit_session_close(s);
 		return false;

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "audit/audit.h"
+#include "cli/check.h"
 #include "cli/cli.h"
+#include "report/report.h"
 #include "cli/exit_codes.h"
 #include "endpoint/endpoint.h"
 #include "util/buf.h"
@@ -39,6 +41,11 @@ enum {
 	OPT_LAG_QUERY,
 	OPT_LAG_COLUMN,
 	OPT_LAG_WINDOW,
+	OPT_SLOT,
+	OPT_CHECK,
+	OPT_COVER_EVERY,
+	OPT_MAX_DIFFERENCES,
+	OPT_MAX_COUNT_GAP,
 };
 
 static const struct option audit_opts[] = {
@@ -66,6 +73,11 @@ static const struct option audit_opts[] = {
 	{"lag-query", required_argument, NULL, OPT_LAG_QUERY},
 	{"lag-column", required_argument, NULL, OPT_LAG_COLUMN},
 	{"lag-window", required_argument, NULL, OPT_LAG_WINDOW},
+	{"slot", required_argument, NULL, OPT_SLOT},
+	{"check", required_argument, NULL, OPT_CHECK},
+	{"cover-every", required_argument, NULL, OPT_COVER_EVERY},
+	{"max-differences", required_argument, NULL, OPT_MAX_DIFFERENCES},
+	{"max-count-gap", required_argument, NULL, OPT_MAX_COUNT_GAP},
 	{NULL, 0, NULL, 0},
 };
 
@@ -73,11 +85,15 @@ struct audit_args {
 	struct audit_options o;
 	struct strlist target_tables;
 	bool no_progress;
+	bool tables_from_check;	 /* the first --table replaces the check file's tables */
+	bool drift;		 /* drift-only options are accepted */
+	int64_t max_differences; /* drift: confirmed differences tolerated (default 0) */
+	int64_t max_count_gap;	 /* drift: |source rows - target rows| tolerated (default 0) */
 };
 
-/* parse_zone reads UTC, Z, or a fixed offset +HH:MM / -HH:MM. */
-static bool
-parse_zone(const char *s, int *offset)
+/* cli_parse_zone reads UTC, Z, or a fixed offset +HH:MM / -HH:MM. */
+bool
+cli_parse_zone(const char *s, int *offset)
 {
 	if (strcasecmp(s, "UTC") == 0 || strcmp(s, "Z") == 0) {
 		*offset = 0;
@@ -107,6 +123,14 @@ audit_option(void *vctx, int opt, const char *arg)
 	case OPT_SOURCE: o->source_uri = arg; return true;
 	case OPT_TARGET: o->target_uri = arg; return true;
 	case OPT_TABLE:
+		if (a->tables_from_check) {
+			for (int i = 0; i < o->ntables; i++) {
+				free(o->tables[i].source);
+				free(o->tables[i].target);
+			}
+			o->ntables = 0;
+			a->tables_from_check = false;
+		}
 		o->tables = xrealloc(o->tables, (size_t) (o->ntables + 1) * sizeof(*o->tables));
 		o->tables[o->ntables].source = xstrdup(arg);
 		o->tables[o->ntables].target = NULL;
@@ -154,7 +178,7 @@ audit_option(void *vctx, int opt, const char *arg)
 			return false;
 		o->frac_digits = (int) n;
 		return true;
-	case OPT_TIMEZONE: return parse_zone(arg, &o->zone_offset_sec);
+	case OPT_TIMEZONE: return cli_parse_zone(arg, &o->zone_offset_sec);
 	case OPT_CASEFOLD: o->casefold = true; return true;
 	case OPT_STATEMENT_TIMEOUT: {
 		double s;
@@ -178,6 +202,26 @@ audit_option(void *vctx, int opt, const char *arg)
 	case OPT_LAG_QUERY: o->lag_query = arg; return true;
 	case OPT_LAG_COLUMN: o->lag_column = arg; return true;
 	case OPT_LAG_WINDOW: return cli_duration("--lag-window", arg, &o->lag_window);
+	case OPT_SLOT: o->slot = arg; return true;
+	case OPT_CHECK: return true; /* read before the other options: see cli_find_check */
+	case OPT_COVER_EVERY:
+	case OPT_MAX_DIFFERENCES:
+	case OPT_MAX_COUNT_GAP:
+		if (!a->drift) {
+			log_error("--cover-every, --max-differences and --max-count-gap are options of "
+				  "'crosscheck drift'");
+			return false;
+		}
+		if (!cli_int(opt == OPT_COVER_EVERY ? "--cover-every" : opt == OPT_MAX_DIFFERENCES ? "--max-differences" : "--max-count-gap",
+			     arg, opt == OPT_COVER_EVERY ? 1 : 0, 1000000000L, &n))
+			return false;
+		if (opt == OPT_COVER_EVERY)
+			o->cover_every = (int) n;
+		else if (opt == OPT_MAX_DIFFERENCES)
+			a->max_differences = n;
+		else
+			a->max_count_gap = n;
+		return true;
 	}
 	return false;
 }
@@ -259,42 +303,89 @@ print_summary(const struct cli_context *ctx, struct store *st, int64_t run,
 	buf_free(&s.out);
 }
 
-static int
-run_audit(struct cli_context *ctx, int argc, char **argv)
+/* write_check_reports writes the reports a check file asks for (drift runs). */
+static bool
+write_check_reports(struct store *st, const struct check_file *c, int64_t run)
 {
+	const char *paths[] = {c->report_html, c->report_json, c->report_junit, c->report_prometheus};
+	enum report_format fmts[] = {REPORT_HTML, REPORT_JSON, REPORT_JUNIT, REPORT_PROMETHEUS};
+	bool ok = true;
+	for (int i = 0; i < 4; i++) {
+		if (paths[i] == NULL)
+			continue;
+		struct report_options ro = {.format = fmts[i], .run = run, .last = fmts[i] == REPORT_HTML ? 30 : 1,
+					    .html_failures = REPORT_DEFAULT_HTML_FAILURES,
+					    .store_name = c->store};
+		if (report_write_file(st, &ro, paths[i]))
+			log_notice("wrote %s", paths[i]);
+		else
+			ok = false;
+	}
+	return ok;
+}
+
+/*
+ * run_audit_or_drift: `audit` and `drift` share their options, and a check file
+ * (--check) gives their values first; the command line overrides it.
+ */
+static int
+run_audit_or_drift(struct cli_context *ctx, int argc, char **argv, bool drift)
+{
+	const struct command *cmd = drift ? &cmd_drift : &cmd_audit;
 	struct audit_args a;
 	memset(&a, 0, sizeof(a));
 	audit_options_init(&a.o);
+	a.drift = drift;
 	int rc = EXIT_TOOL_ERROR;
 	struct store *st = NULL;
+	struct check_file chk;
+	memset(&chk, 0, sizeof(chk));
+	bool have_check = false;
 
-	if (!cli_parse(ctx, &cmd_audit, argc, argv, audit_opts, audit_option, &a))
+	const char *check_path = cli_find_check(argc, argv);
+	if (check_path) {
+		if (!check_file_load(check_path, &chk))
+			goto cleanup;
+		have_check = true;
+		if (!cli_check_apply(&chk, &a.o))
+			goto cleanup;
+		a.tables_from_check = true;
+		if (chk.store)
+			ctx->store_path = chk.store; /* a --store on the command line overrides it */
+		a.max_differences = chk.max_differences > 0 ? chk.max_differences : 0;
+		a.max_count_gap = chk.max_count_gap > 0 ? chk.max_count_gap : 0;
+	}
+	if (!cli_parse(ctx, cmd, argc, argv, audit_opts, audit_option, &a))
 		goto cleanup;
 	if (ctx->help) {
-		cli_print_help(&cmd_audit);
+		cli_print_help(cmd);
 		rc = EXIT_CONSISTENT;
 		goto cleanup;
 	}
 	if (a.o.source_uri == NULL || a.o.target_uri == NULL || a.o.ntables == 0) {
-		log_error("audit: --source, --target and at least one --table are required");
-		log_hint("see 'crosscheck audit --help'");
+		log_error("%s: --source, --target and at least one --table (or --check FILE) are "
+			  "required",
+			  cmd->name);
+		log_hint("see 'crosscheck %s --help'", cmd->name);
 		goto cleanup;
 	}
 	if (a.target_tables.n > 0 && (int) a.target_tables.n != a.o.ntables) {
-		log_error("audit: give one --target-table per --table (%zu for %d)",
+		log_error("%s: give one --target-table per --table (%zu for %d)", cmd->name,
 			  a.target_tables.n, a.o.ntables);
 		goto cleanup;
 	}
 	if ((a.o.lag_column == NULL) != (a.o.lag_window <= 0)) {
-		log_error("audit: --lag-column and --lag-window go together");
+		log_error("%s: --lag-column and --lag-window go together", cmd->name);
 		goto cleanup;
 	}
 	if (a.o.lag_query && a.o.max_replica_lag <= 0) {
-		log_error("audit: --lag-query needs --max-replica-lag");
+		log_error("%s: --lag-query needs --max-replica-lag", cmd->name);
 		goto cleanup;
 	}
-	for (size_t i = 0; i < a.target_tables.n; i++)
+	for (size_t i = 0; i < a.target_tables.n; i++) {
+		free(a.o.tables[i].target);
 		a.o.tables[i].target = xstrdup(a.target_tables.items[i]);
+	}
 	if (!endpoint_check_uri(a.o.source_uri, "source") ||
 	    !endpoint_check_uri(a.o.target_uri, "target"))
 		goto cleanup;
@@ -309,23 +400,62 @@ run_audit(struct cli_context *ctx, int argc, char **argv)
 		}
 	}
 	a.o.progress = ctx->stderr_tty && !ctx->quiet && !a.no_progress;
+	if (drift && a.o.cover_every <= 0)
+		a.o.cover_every = 1;
 
 	if ((st = cli_open_store(ctx)) == NULL)
 		goto cleanup;
-	int64_t run = 0;
-	enum audit_verdict v;
-	if (!audit_run(&a.o, st, &run, &v))
+	if (!drift) {
+		int64_t run = 0;
+		enum audit_verdict v;
+		if (!audit_run(&a.o, st, &run, &v))
+			goto cleanup;
+		print_summary(ctx, st, run, v);
+		rc = v == AUDIT_ERROR ? EXIT_TOOL_ERROR
+		     : v == AUDIT_DIFFERENCES ? EXIT_DIFFERENCES
+					      : EXIT_CONSISTENT;
+		if (have_check && !write_check_reports(st, &chk, run) && rc == EXIT_CONSISTENT)
+			rc = EXIT_TOOL_ERROR;
 		goto cleanup;
-	print_summary(ctx, st, run, v);
-	rc = v == AUDIT_ERROR ? EXIT_TOOL_ERROR
-	     : v == AUDIT_DIFFERENCES ? EXIT_DIFFERENCES
-				      : EXIT_CONSISTENT;
+	}
+
+	struct drift_summary d;
+	if (!audit_run_drift(&a.o, st, &d))
+		goto cleanup;
+	int64_t open = 0;
+	store_count_open_confirmed(st, "drift", d.fingerprint, &open);
+	print_summary(ctx, st, d.run, d.verdict);
+	bool over = open > a.max_differences || d.max_count_gap > a.max_count_gap;
+	if (!ctx->json)
+		printf("drift: %d of %d partitions audited; earlier failures closed %lld, still open "
+		       "%lld; confirmed differences open %lld (max %lld); largest count gap %lld "
+		       "(max %lld)\n",
+		       d.audited, d.total, (long long) d.closed, (long long) d.still_open,
+		       (long long) open, (long long) a.max_differences, (long long) d.max_count_gap,
+		       (long long) a.max_count_gap);
+	rc = d.verdict == AUDIT_ERROR ? EXIT_TOOL_ERROR : over ? EXIT_DIFFERENCES : EXIT_CONSISTENT;
+	if (have_check && !write_check_reports(st, &chk, d.run))
+		rc = EXIT_TOOL_ERROR;
 
 cleanup:
 	store_close(st);
 	strlist_free(&a.target_tables);
 	audit_options_free(&a.o);
+	if (have_check)
+		check_file_free(&chk);
 	return rc;
+}
+
+static int
+run_audit(struct cli_context *ctx, int argc, char **argv)
+{
+	return run_audit_or_drift(ctx, argc, argv, false);
+}
+
+static int
+run_drift(struct cli_context *ctx, int argc, char **argv)
+{
+	return run_audit_or_drift(ctx, argc, argv, true);
 }
 
 const struct command cmd_audit = {
@@ -375,7 +505,34 @@ const struct command cmd_audit = {
 		"                             the target, else the source: standby replay time,\n"
 		"                             subscription or walsender lag)\n"
 		"  --lag-query SQL            the lag in seconds, by your own query on the target\n"
+		"  --slot NAME                take the run's checkpoint from this replication slot\n"
+		"  --check FILE               take the options from a check file (checks/README.md);\n"
+		"                             options on the command line override it\n"
 		"\n"
 		"exit: 0 consistent (or only pending), 1 confirmed differences, 2 error\n",
 	.run = run_audit,
+};
+
+const struct command cmd_drift = {
+	.name = "drift",
+	.summary = "scheduled drift check: a rotating slice of partitions, open failures, counts",
+	.usage =
+		"--check FILE [audit options] [--cover-every N] [--max-differences N]\n"
+		"                        [--max-count-gap N]\n"
+		"\n"
+		"An incremental audit for cron or a systemd timer. Each run rechecks every failure\n"
+		"earlier runs of the check left open (closing those that now match), audits a\n"
+		"rotating slice of the partitions so that each is audited at least once every\n"
+		"--cover-every runs (the partition bounds are kept from run to run), also audits\n"
+		"the partitions holding rows changed since the previous run when the check has a\n"
+		"lag_column, and reconciles every table's total row count. It writes the reports\n"
+		"the check file names.\n"
+		"\n"
+		"  --cover-every N        every partition is audited within N runs (default 1)\n"
+		"  --max-differences N    confirmed differences tolerated before exit 1 (default 0)\n"
+		"  --max-count-gap N      |source rows - target rows| tolerated (default 0)\n"
+		"  (and every option of 'crosscheck audit')\n"
+		"\n"
+		"exit: 0 within the thresholds, 1 over them, 2 error (for alerting)\n",
+	.run = run_drift,
 };

@@ -117,7 +117,7 @@ run_checkpoint(struct cli_context *ctx, int argc, char **argv)
 		if (!store_checkpoint_add(st, &dc, &id))
 			goto cleanup;
 	} else {
-		struct endpoint_options eo = {"source", 30000, 10, false};
+		struct endpoint_options eo = {"source", 30000, 10, false, NULL};
 		if (!endpoint_open(a.source, &eo, &ep) ||
 		    !audit_take_checkpoint(ep, a.slot, st, shown, a.label, 0, &id))
 			goto cleanup;

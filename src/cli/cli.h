@@ -40,6 +40,7 @@ extern const struct command cmd_checkpoint;
 extern const struct command cmd_checkpoints;
 extern const struct command cmd_report;
 extern const struct command cmd_recover;
+extern const struct command cmd_drift;
 extern const struct command cmd_repair;
 
 /*

@@ -20,6 +20,7 @@
 
 static const struct command *commands[] = {
 	&cmd_audit,
+	&cmd_drift,
 	&cmd_runs,
 	&cmd_failures,
 	&cmd_checkpoint,

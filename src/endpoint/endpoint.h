@@ -72,6 +72,8 @@ struct endpoint_options {
 	int statement_timeout_ms;    /* 0 = none */
 	int connect_timeout_s;
 	bool read_write;	     /* repair only; audits are read-only */
+	const char *password;	     /* NULL = the engine's own sources (PGPASSWORD, .pgpass,
+				      * MYSQL_PWD, ...); borrowed, never logged or stored */
 };
 
 struct endpoint;
@@ -111,6 +113,12 @@ struct endpoint_ops {
 	bool (*write_rows)(struct endpoint *ep, const struct scan_request *r, const char *const *keys,
 			   const size_t *keylens, int nkeys, const struct value *const *rows,
 			   int nrows);
+	/* recent_key_range: the smallest and largest key (fn called twice) among rows whose
+	 * column lag_col (an index into r->table->cols) is at or after `since` (a canonical
+	 * timestamp); *empty when there is none. Drift checks use it to revisit the
+	 * partitions that changed. */
+	bool (*recent_key_range)(struct endpoint *ep, const struct scan_request *r, int lag_col,
+				 const char *since, row_fn fn, void *ctx, bool *empty);
 	void (*close)(struct endpoint *ep);
 };
 

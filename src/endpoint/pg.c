@@ -87,8 +87,9 @@ pg_endpoint_open(const char *uri, const struct endpoint_options *opts, struct en
 
 	char timeout[16];
 	snprintf(timeout, sizeof(timeout), "%d", opts->connect_timeout_s > 0 ? opts->connect_timeout_s : 10);
-	const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
-	const char *vals[] = {uri, "crosscheck", timeout, NULL};
+	const char *keys[] = {"dbname", "application_name", "connect_timeout",
+			      opts->password ? "password" : NULL, NULL};
+	const char *vals[] = {uri, "crosscheck", timeout, opts->password, NULL};
 	pg->conn = PQconnectdbParams(keys, vals, 1);
 	if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
 		const char *msg = pg->conn ? PQerrorMessage(pg->conn) : "out of memory";
@@ -900,6 +901,69 @@ pg_write_rows(struct endpoint *ep, const struct scan_request *r, const char *con
 	return ok;
 }
 
+struct first_row {
+	row_fn fn;
+	void *ctx;
+	bool seen;
+};
+
+static bool
+pass_first(void *vctx, const struct value *vals)
+{
+	struct first_row *f = vctx;
+	f->seen = true;
+	return f->fn(f->ctx, vals);
+}
+
+static bool
+pg_recent_key_range(struct endpoint *ep, const struct scan_request *r, int lag_col,
+		    const char *since, row_fn fn, void *ctx, bool *empty)
+{
+	struct pg_endpoint *pg = (struct pg_endpoint *) ep;
+	struct scan_request kr = *r;
+	kr.cols = r->key;
+	kr.ncols = r->nkeys;
+	const struct column_desc *lc = &r->table->cols[lag_col];
+	bool ok = true;
+	*empty = true;
+	for (int dir = 0; ok && dir < 2; dir++) {
+		struct buf q;
+		buf_init(&q);
+		append_select(pg, &q, &kr);
+		buf_append_str(&q, " WHERE ");
+		append_ident(pg, &q, lc->name);
+		buf_printf(&q, " >= current_setting('crosscheck.since')::%s", lc->cast_type);
+		/* the smallest key, then the largest: every key column descending */
+		buf_append_str(&q, " ORDER BY ");
+		for (int k = 0; k < kr.nkeys; k++) {
+			if (k)
+				buf_append_str(&q, ", ");
+			append_key_expr(pg, &q, &kr.table->cols[kr.key[k]]);
+			buf_append_str(&q, dir == 0 ? " ASC" : " DESC");
+		}
+		buf_append_str(&q, " LIMIT 1");
+		const char *params[] = {since};
+		struct first_row fr = {fn, ctx, false};
+		ok = begin_read(pg);
+		if (ok) {
+			PGresult *res = PQexecParams(pg->conn,
+						     "SELECT pg_catalog.set_config('crosscheck.since', $1, true)",
+						     1, NULL, params, NULL, NULL, 0);
+			ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+			if (!ok)
+				pg_log_error(pg, res, "recent keys");
+			PQclear(res);
+		}
+		ok = ok && run_copy(pg, buf_cstr(&q), &kr, pass_first, &fr, "recent keys");
+		end_read(pg);
+		*empty = !fr.seen;
+		buf_free(&q);
+		if (*empty)
+			break;
+	}
+	return ok;
+}
+
 static const struct endpoint_ops pg_ops = {
 	.engine = "postgresql",
 	.describe = pg_describe,
@@ -911,5 +975,6 @@ static const struct endpoint_ops pg_ops = {
 	.replication_lag = pg_replication_lag,
 	.cdc_position = pg_cdc_position,
 	.write_rows = pg_write_rows,
+	.recent_key_range = pg_recent_key_range,
 	.close = pg_close,
 };

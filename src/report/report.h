@@ -46,4 +46,8 @@ struct report_options {
  */
 bool report_write(struct store *st, const struct report_options *o, FILE *out);
 
+/* report_write_file writes the report to path through a temporary file and a rename:
+ * on any error path is left as it was. */
+bool report_write_file(struct store *st, const struct report_options *o, const char *path);
+
 #endif

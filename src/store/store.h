@@ -226,4 +226,20 @@ bool store_get_checkpoint(struct store *s, int64_t id, checkpoint_record_fn fn, 
  */
 bool store_checkpoints_verify(struct store *s, int64_t run, int64_t *n);
 
+/* --- drift history (store_drift.c) ------------------------------------------------------- */
+
+/*
+ * store_drift_history: how many earlier runs of this kind share the fingerprint, and the
+ * newest of them (0 if none) with its start time (started_at[40]).
+ */
+bool store_drift_history(struct store *s, const char *kind, const char *fingerprint,
+			 int64_t before_run, int64_t *count, int64_t *latest, char *started_at);
+/* store_list_open_failures: pending or confirmed failures of earlier runs of this kind
+ * and fingerprint (the ones a drift check still owes an answer about). */
+bool store_list_open_failures(struct store *s, const char *kind, const char *fingerprint,
+			      int64_t before_run, failure_fn fn, void *ctx);
+/* store_count_open_confirmed: confirmed failures of all runs of this kind and fingerprint. */
+bool store_count_open_confirmed(struct store *s, const char *kind, const char *fingerprint,
+				int64_t *n);
+
 #endif
