@@ -134,7 +134,7 @@ add_count(void *ctx, const struct failure_count *c)
 }
 
 static bool
-copy_checkpoint(void *ctx, const struct checkpoint_info *c)
+copy_checkpoint(void *ctx, const struct checkpoint_record *c)
 {
 	struct report_checkpoint *k = ctx;
 	/* the run's latest checkpoint wins */

@@ -165,20 +165,6 @@ bool store_list_runs_filtered(struct store *s, const struct run_filter *flt, run
 /* store_run_tool_version copies the crosscheck version that recorded a run ("" if none). */
 bool store_run_tool_version(struct store *s, int64_t run, char *buf, size_t size);
 
-struct checkpoint_info {
-	int64_t id;
-	const char *source;	/* redacted URI */
-	const char *engine;
-	const char *position;
-	const char *gtid;	/* NULL when none */
-	const char *label;
-	const char *taken_at;
-	int64_t verified_by;	/* run id, 0 = not verified */
-};
-
-typedef bool (*checkpoint_fn)(void *ctx, const struct checkpoint_info *c);
-/* store_run_checkpoints calls fn for the checkpoints a run recorded, oldest first. */
-bool store_run_checkpoints(struct store *s, int64_t run, checkpoint_fn fn, void *ctx);
 
 struct failure_count {
 	const char *table;
@@ -225,6 +211,8 @@ bool store_get_checkpoint(struct store *s, int64_t id, checkpoint_record_fn fn, 
  * difference, so nothing was missing before those positions. *n gets how many.
  */
 bool store_checkpoints_verify(struct store *s, int64_t run, int64_t *n);
+/* store_run_checkpoints calls fn for the checkpoints a run took, oldest first. */
+bool store_run_checkpoints(struct store *s, int64_t run, checkpoint_record_fn fn, void *ctx);
 
 /* --- drift history (store_drift.c) ------------------------------------------------------- */
 

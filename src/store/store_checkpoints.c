@@ -101,3 +101,16 @@ store_checkpoints_verify(struct store *s, int64_t run, int64_t *n)
 	pthread_mutex_unlock(&s->mu);
 	return ok;
 }
+
+bool
+store_run_checkpoints(struct store *s, int64_t run, checkpoint_record_fn fn, void *ctx)
+{
+	struct record_ctx c = {fn, ctx, false};
+	char sql[512];
+	snprintf(sql, sizeof(sql), "%s WHERE run_id = :run ORDER BY id", checkpoint_select);
+	struct param p[] = {PI(":run", run), PEND};
+	pthread_mutex_lock(&s->mu);
+	bool ok = store_sql(s, sql, p, record_row, &c);
+	pthread_mutex_unlock(&s->mu);
+	return ok;
+}

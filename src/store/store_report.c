@@ -114,42 +114,6 @@ store_run_tool_version(struct store *s, int64_t run, char *buf, size_t size)
 	return ok;
 }
 
-struct checkpoint_ctx {
-	checkpoint_fn fn;
-	void *ctx;
-};
-
-static bool
-checkpoint_row(void *vctx, sqlite3_stmt *st)
-{
-	struct checkpoint_ctx *c = vctx;
-	struct checkpoint_info k = {
-		.id = sqlite3_column_int64(st, 0),
-		.source = store_col_text(st, 1),
-		.engine = store_col_text(st, 2),
-		.position = store_col_text(st, 3),
-		.gtid = store_col_text(st, 4),
-		.label = store_col_text(st, 5),
-		.taken_at = store_col_text(st, 6),
-		.verified_by = sqlite3_column_int64(st, 7),
-	};
-	return c->fn(c->ctx, &k);
-}
-
-bool
-store_run_checkpoints(struct store *s, int64_t run, checkpoint_fn fn, void *ctx)
-{
-	struct checkpoint_ctx c = {fn, ctx};
-	struct param p[] = {PI(":run", run), PEND};
-	pthread_mutex_lock(&s->mu);
-	bool ok = store_sql(s,
-			    "SELECT id, source, engine, position, gtid, label, taken_at,"
-			    "       coalesce(verified_by, 0)"
-			    "  FROM checkpoints WHERE run_id = :run ORDER BY id",
-			    p, checkpoint_row, &c);
-	pthread_mutex_unlock(&s->mu);
-	return ok;
-}
 
 /* --- failures, for reports ---------------------------------------------------------------- */
 
