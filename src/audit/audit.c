@@ -282,6 +282,8 @@ setup_lag_column(const struct audit_options *o, struct table_plan *tables, int n
 		if (tables[i].lag_col < 0)
 			continue;
 		found_any = true;
+		/* compared with a canonical cutoff: never the engine's own text */
+		tables[i].cols[tables[i].lag_col].identity = false;
 		if (tables[i].cols[tables[i].lag_col].type != CANON_TIMESTAMP) {
 			log_error("%s: --lag-column %s is not a timestamp", tables[i].name, o->lag_column);
 			return false;
