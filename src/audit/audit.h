@@ -17,14 +17,30 @@
 #include "store/store.h"
 #include "util/str.h"
 
-struct table_spec {
-	char *source;	/* [schema.]table on the source */
-	char *target;	/* [schema.]table on the target; NULL = same as source */
-};
-
 struct column_map {
 	char *source;
 	char *target;
+};
+
+struct table_spec {
+	char *source;	/* [schema.]table on the source */
+	char *target;	/* [schema.]table on the target; NULL = same as source */
+	/* this table's own column renames and exclusions (--table-mappings), taking
+	 * precedence over --map and added to --exclude-columns; owned */
+	struct column_map *maps;
+	int nmaps;
+	struct strlist exclude;
+};
+
+/* --column-option COL:KEY=VALUE: one source column's compare options (unset = global). */
+struct column_option {
+	char *column;		/* source column name */
+	int float_digits;	/* 0 = unset */
+	int frac_digits;	/* -1 = unset */
+	bool has_zone;
+	int zone_offset_sec;
+	int trim;		/* -1 unset, 0 keep trailing spaces, 1 ignore them */
+	int casefold;		/* -1 unset, 0 off, 1 on */
 };
 
 struct audit_options {
@@ -37,6 +53,8 @@ struct audit_options {
 	struct strlist exclude;	     /* --exclude-columns */
 	struct column_map *maps;     /* --map src=tgt */
 	int nmaps;
+	struct column_option *colopts; /* --column-option */
+	int ncolopts;
 	int64_t partition_rows;
 	int jobs;
 	double recheck_delay;	     /* seconds */
