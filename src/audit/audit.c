@@ -44,13 +44,30 @@ audit_options_init(struct audit_options *o)
 }
 
 void
+table_spec_free(struct table_spec *t)
+{
+	free(t->source);
+	free(t->target);
+	for (int j = 0; j < t->nmaps; j++) {
+		free(t->maps[j].source);
+		free(t->maps[j].target);
+	}
+	free(t->maps);
+	strlist_free(&t->exclude);
+	strlist_free(&t->key);
+	strlist_free(&t->columns);
+	memset(t, 0, sizeof(*t));
+}
+
+void
 audit_options_free(struct audit_options *o)
 {
-	for (int i = 0; i < o->ntables; i++) {
-		free(o->tables[i].source);
-		free(o->tables[i].target);
-	}
+	for (int i = 0; i < o->ntables; i++)
+		table_spec_free(&o->tables[i]);
 	free(o->tables);
+	for (int i = 0; i < o->ncolopts; i++)
+		free(o->colopts[i].column);
+	free(o->colopts);
 	for (int i = 0; i < o->nmaps; i++) {
 		free(o->maps[i].source);
 		free(o->maps[i].target);
@@ -94,6 +111,27 @@ options_json(const struct audit_options *o, bool shape_only)
 		buf_append_str(&b, ",\"target\":");
 		const char *t = o->tables[i].target ? o->tables[i].target : o->tables[i].source;
 		buf_append_json_string(&b, t, strlen(t));
+		/* the table's own maps and exclusions (--table-mappings), when it has any */
+		for (int j = 0; j < o->tables[i].nmaps; j++) {
+			buf_append_str(&b, j ? "," : ",\"map\":{");
+			buf_append_json_string(&b, o->tables[i].maps[j].source, strlen(o->tables[i].maps[j].source));
+			buf_append_char(&b, ':');
+			buf_append_json_string(&b, o->tables[i].maps[j].target, strlen(o->tables[i].maps[j].target));
+		}
+		if (o->tables[i].nmaps > 0)
+			buf_append_char(&b, '}');
+		if (o->tables[i].exclude.n > 0) {
+			buf_append_str(&b, ",\"exclude_columns\":");
+			json_strlist(&b, &o->tables[i].exclude);
+		}
+		if (o->tables[i].key.n > 0) {
+			buf_append_str(&b, ",\"key\":");
+			json_strlist(&b, &o->tables[i].key);
+		}
+		if (o->tables[i].columns.n > 0) {
+			buf_append_str(&b, ",\"columns\":");
+			json_strlist(&b, &o->tables[i].columns);
+		}
 		buf_append_char(&b, '}');
 	}
 	buf_append_str(&b, "],\"key\":");
@@ -115,6 +153,18 @@ options_json(const struct audit_options *o, bool shape_only)
 		   "\"zone_offset_s\":%d,\"casefold\":%s",
 		   (long long) o->partition_rows, o->float_digits, o->frac_digits,
 		   o->zone_offset_sec, o->casefold ? "true" : "false");
+	for (int i = 0; i < o->ncolopts; i++) {
+		const struct column_option *co = &o->colopts[i];
+		buf_append_str(&b, i ? "," : ",\"column_options\":[");
+		buf_append_str(&b, "{\"column\":");
+		buf_append_json_string(&b, co->column, strlen(co->column));
+		buf_printf(&b, ",\"float_digits\":%d,\"frac_digits\":%d,\"zone_offset_s\":%d,"
+			   "\"has_zone\":%s,\"trim\":%d,\"casefold\":%d}",
+			   co->float_digits, co->frac_digits, co->zone_offset_sec,
+			   co->has_zone ? "true" : "false", co->trim, co->casefold);
+	}
+	if (o->ncolopts > 0)
+		buf_append_char(&b, ']');
 	if (!shape_only) {
 		buf_printf(&b,
 			   ",\"jobs\":%d,\"recheck_delay_s\":%g,\"recheck_attempts\":%d,"

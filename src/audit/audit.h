@@ -17,14 +17,34 @@
 #include "store/store.h"
 #include "util/str.h"
 
-struct table_spec {
-	char *source;	/* [schema.]table on the source */
-	char *target;	/* [schema.]table on the target; NULL = same as source */
-};
-
 struct column_map {
 	char *source;
 	char *target;
+};
+
+struct table_spec {
+	char *source;	/* [schema.]table on the source */
+	char *target;	/* [schema.]table on the target; NULL = same as source */
+	/* this table's own column renames and exclusions (--table-mappings), taking
+	 * precedence over --map and added to --exclude-columns; owned */
+	struct column_map *maps;
+	int nmaps;
+	struct strlist exclude;
+	/* this table's own key and compared columns (a check file's [table] section),
+	 * replacing --key and --columns for it; owned */
+	struct strlist key;
+	struct strlist columns;
+};
+
+/* --column-option COL:KEY=VALUE: one source column's compare options (unset = global). */
+struct column_option {
+	char *column;		/* source column name */
+	int float_digits;	/* 0 = unset */
+	int frac_digits;	/* -1 = unset */
+	bool has_zone;
+	int zone_offset_sec;
+	int trim;		/* -1 unset, 0 keep trailing spaces, 1 ignore them */
+	int casefold;		/* -1 unset, 0 off, 1 on */
 };
 
 struct audit_options {
@@ -39,6 +59,8 @@ struct audit_options {
 	struct strlist exclude;	     /* --exclude-columns */
 	struct column_map *maps;     /* --map src=tgt */
 	int nmaps;
+	struct column_option *colopts; /* --column-option */
+	int ncolopts;
 	int64_t partition_rows;
 	int jobs;
 	double recheck_delay;	     /* seconds */
@@ -64,6 +86,7 @@ struct audit_options {
 
 void audit_options_init(struct audit_options *o);
 void audit_options_free(struct audit_options *o);
+void table_spec_free(struct table_spec *t);
 
 enum audit_verdict {
 	AUDIT_CONSISTENT = 0, /* every row matched */

@@ -39,9 +39,13 @@ describe(struct endpoint *ep, const char *full, struct table_desc *out)
 	return ok;
 }
 
+/* mapped_name: the table's own maps (--table-mappings) first, then --map. */
 static const char *
-mapped_name(const struct audit_options *o, const char *src)
+mapped_name(const struct audit_options *o, const struct table_spec *spec, const char *src)
 {
+	for (int i = 0; i < spec->nmaps; i++)
+		if (strcmp(spec->maps[i].source, src) == 0)
+			return spec->maps[i].target;
 	for (int i = 0; i < o->nmaps; i++)
 		if (strcmp(o->maps[i].source, src) == 0)
 			return o->maps[i].target;
@@ -108,6 +112,21 @@ add_column(struct table_plan *tp, const struct audit_options *o, int si, int ti)
 	c->opts.zone_offset_sec = o->zone_offset_sec;
 	c->opts.trim_trailing = sc->fixed_char || tc->fixed_char;
 	c->opts.casefold = o->casefold;
+	for (int i = 0; i < o->ncolopts; i++) {
+		const struct column_option *co = &o->colopts[i];
+		if (strcmp(co->column, sc->name) != 0)
+			continue;
+		if (co->float_digits > 0)
+			c->opts.float_digits = co->float_digits;
+		if (co->frac_digits >= 0)
+			c->opts.frac_digits = co->frac_digits;
+		if (co->has_zone)
+			c->opts.zone_offset_sec = co->zone_offset_sec;
+		if (co->trim >= 0)
+			c->opts.trim_trailing = co->trim;
+		if (co->casefold >= 0)
+			c->opts.casefold = co->casefold;
+	}
 	/* same engine, same exact type, text already canonical, no option that changes it */
 	c->identity = tp->same_engine && sc->text_is_canonical && tc->text_is_canonical &&
 		      sc->type == tc->type && strcmp(sc->engine_type, tc->engine_type) == 0 &&
@@ -144,6 +163,12 @@ audit_check_names(const struct audit_options *o, const struct table_plan *tables
 				  n == 1 ? ": " : "", o->maps[i].source);
 			return false;
 		}
+	for (int i = 0; i < o->ncolopts; i++)
+		if (!name_in_any(tables, n, o->colopts[i].column)) {
+			log_error("%s%sunknown column \"%s\" in --column-option",
+				  n == 1 ? tables[0].name : "", n == 1 ? ": " : "", o->colopts[i].column);
+			return false;
+		}
 	return true;
 }
 
@@ -170,7 +195,10 @@ table_plan_build(const struct audit_options *o, const struct table_spec *spec,
 	buf_init(&b);
 	buf_printf(&b, "%s.%s", tp->src.schema, tp->src.name);
 	tp->name = buf_steal(&b);
-	buf_printf(&b, "%s.%s", tp->tgt.schema, tp->tgt.name);
+	if (tp->tgt.schema && *tp->tgt.schema)
+		buf_printf(&b, "%s.%s", tp->tgt.schema, tp->tgt.name);
+	else
+		buf_append_str(&b, tp->tgt.name); /* no schemas (an OpenSearch index) */
 	tp->target_name = buf_steal(&b);
 
 	/*
@@ -180,16 +208,27 @@ table_plan_build(const struct audit_options *o, const struct table_spec *spec,
 	 */
 	if (o->ntables == 1 && !audit_check_names(o, tp, 1))
 		return false;
-	bool key_here = o->key.n > 0;
-	for (size_t i = 0; i < o->key.n; i++)
-		key_here &= table_desc_find(&tp->src, o->key.items[i]) >= 0;
+	/* a table's own key, columns and exclusions must all be its columns */
+	const struct strlist *own[] = {&spec->key, &spec->columns, &spec->exclude};
+	for (int l = 0; l < 3; l++)
+		for (size_t i = 0; i < own[l]->n; i++)
+			if (table_desc_find(&tp->src, own[l]->items[i]) < 0) {
+				log_error("%s: unknown column \"%s\" in this table's %s", tp->name,
+					  own[l]->items[i], l == 0 ? "key" : l == 1 ? "columns" : "exclude_columns");
+				return false;
+			}
+	const struct strlist *keylist = spec->key.n ? &spec->key : &o->key;
+	const struct strlist *columns = spec->columns.n ? &spec->columns : &o->columns;
+	bool key_here = keylist->n > 0;
+	for (size_t i = 0; i < keylist->n; i++)
+		key_here &= table_desc_find(&tp->src, keylist->items[i]) >= 0;
 
-	/* the key: --key, else the catalog's */
-	int nkeys = key_here ? (int) o->key.n : 0;
+	/* the key: the table's own, else --key, else the catalog's */
+	int nkeys = key_here ? (int) keylist->n : 0;
 	int *skey = xcalloc((size_t) (nkeys ? nkeys : tp->src.nkeys) + 1, sizeof(int));
 	if (nkeys) {
 		for (int k = 0; k < nkeys; k++)
-			skey[k] = table_desc_find(&tp->src, o->key.items[k]);
+			skey[k] = table_desc_find(&tp->src, keylist->items[k]);
 	} else {
 		nkeys = tp->src.nkeys;
 		if (nkeys > 0)
@@ -208,11 +247,12 @@ table_plan_build(const struct audit_options *o, const struct table_spec *spec,
 		bool is_key = false;
 		for (int k = 0; k < nkeys; k++)
 			is_key |= skey[k] == si;
-		bool wanted = is_key || ((o->columns.n == 0 || strlist_contains(&o->columns, name)) &&
-					 !strlist_contains(&o->exclude, name));
+		bool wanted = is_key || ((columns->n == 0 || strlist_contains(columns, name)) &&
+					 !strlist_contains(&o->exclude, name) &&
+					 !strlist_contains(&spec->exclude, name));
 		if (!wanted)
 			continue;
-		const char *tname = mapped_name(o, name);
+		const char *tname = mapped_name(o, spec, name);
 		int ti = find_target_column(&tp->tgt, tname);
 		if (ti < 0) {
 			log_error("%s: column \"%s\" not found on the target table %s", tp->name, tname,

@@ -62,8 +62,24 @@ audit_options_from_json(const char *json, const char *source_uri, const char *ta
 			const char *s = jstr(t, "source"), *g = jstr(t, "target");
 			if (s == NULL)
 				continue;
-			o->tables[o->ntables].source = xstrdup(s);
-			o->tables[o->ntables].target = g ? xstrdup(g) : NULL;
+			struct table_spec *ts = &o->tables[o->ntables];
+			ts->source = xstrdup(s);
+			ts->target = g ? xstrdup(g) : NULL;
+			jlist(t, "exclude_columns", &ts->exclude);
+			jlist(t, "key", &ts->key);
+			jlist(t, "columns", &ts->columns);
+			json_object *tm;
+			if (json_object_object_get_ex(t, "map", &tm) && json_object_is_type(tm, json_type_object)) {
+				json_object_object_foreach(tm, mk, mv)
+				{
+					if (!json_object_is_type(mv, json_type_string))
+						continue;
+					ts->maps = xrealloc(ts->maps, (size_t) (ts->nmaps + 1) * sizeof(*ts->maps));
+					ts->maps[ts->nmaps].source = xstrdup(mk);
+					ts->maps[ts->nmaps].target = xstrdup(json_object_get_string(mv));
+					ts->nmaps++;
+				}
+			}
 			o->ntables++;
 		}
 	}

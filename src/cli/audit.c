@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "audit/audit.h"
+#include "cli/audit_tables.h"
 #include "cli/check.h"
 #include "cli/cli.h"
 #include "report/report.h"
@@ -46,6 +47,9 @@ enum {
 	OPT_COVER_EVERY,
 	OPT_MAX_DIFFERENCES,
 	OPT_MAX_COUNT_GAP,
+	OPT_TABLE_MAPPINGS,
+	OPT_COLUMN_OPTION,
+	OPT_ID_MODE,
 };
 
 static const struct option audit_opts[] = {
@@ -78,6 +82,9 @@ static const struct option audit_opts[] = {
 	{"cover-every", required_argument, NULL, OPT_COVER_EVERY},
 	{"max-differences", required_argument, NULL, OPT_MAX_DIFFERENCES},
 	{"max-count-gap", required_argument, NULL, OPT_MAX_COUNT_GAP},
+	{"table-mappings", required_argument, NULL, OPT_TABLE_MAPPINGS},
+	{"column-option", required_argument, NULL, OPT_COLUMN_OPTION},
+	{"id-mode", required_argument, NULL, OPT_ID_MODE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -89,11 +96,14 @@ struct audit_args {
 	bool drift;		 /* drift-only options are accepted */
 	int64_t max_differences; /* drift: confirmed differences tolerated (default 0) */
 	int64_t max_count_gap;	 /* drift: |source rows - target rows| tolerated (default 0) */
+	const char *table_mappings;
+	const char *id_mode;	/* --id-mode: carried to an OpenSearch target as ?id_mode= */
+	char *target_uri;	/* the target URI with id_mode added, owned */
 };
 
 /* cli_parse_zone reads UTC, Z, or a fixed offset +HH:MM / -HH:MM. */
 bool
-cli_parse_zone(const char *s, int *offset)
+cli_parse_zone(const char *opt, const char *s, int *offset)
 {
 	if (strcasecmp(s, "UTC") == 0 || strcmp(s, "Z") == 0) {
 		*offset = 0;
@@ -105,11 +115,87 @@ cli_parse_zone(const char *s, int *offset)
 	if (sign == 0 || (sscanf(s + 1, "%2u:%2u%c", &h, &m, &extra) != 2 &&
 			  sscanf(s + 1, "%2u%c", &h, &extra) != 1) ||
 	    h > 15 || m > 59) {
-		log_error("--timezone: expected UTC or an offset such as +02:00, got \"%s\"", s);
+		log_error("%s: expected UTC or an offset such as +02:00, got \"%s\"", opt, s);
 		log_hint("named zones (Europe/Paris) are not supported yet; give the fixed offset");
 		return false;
 	}
 	*offset = sign * (int) (h * 3600 + m * 60);
+	return true;
+}
+
+/* on_off reads a column option's switch value. */
+static bool
+on_off(const char *v, int *out)
+{
+	if (strcmp(v, "on") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+		*out = 1;
+	else if (strcmp(v, "off") == 0 || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+		*out = 0;
+	else
+		return false;
+	return true;
+}
+
+/*
+ * parse_column_option reads COL:KEY=VALUE[,KEY=VALUE...]: the compare options of one
+ * source column, overriding the global ones (the column is named up to the last ':'
+ * before the first '=', so a name may itself hold a ':').
+ */
+static bool
+parse_column_option(struct audit_options *o, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	const char *colon = NULL;
+	for (const char *p = arg; *p && (eq == NULL || p < eq); p++)
+		if (*p == ':')
+			colon = p;
+	if (colon == NULL || colon == arg || eq == NULL) {
+		log_error("--column-option: expected COLUMN:KEY=VALUE, got \"%s\"", arg);
+		log_hint("keys: float_digits, time_precision, timezone, trim, casefold");
+		return false;
+	}
+	struct column_option co = {NULL, 0, -1, false, 0, -1, -1};
+	struct strlist items = {0};
+	strlist_split(&items, colon + 1);
+	bool ok = items.n > 0;
+	for (size_t i = 0; ok && i < items.n; i++) {
+		char *item = items.items[i];
+		char *v = strchr(item, '=');
+		long n;
+		if (v == NULL) {
+			log_error("--column-option: expected KEY=VALUE, got \"%s\" in \"%s\"", item, arg);
+			ok = false;
+			break;
+		}
+		*v++ = '\0';
+		for (char *p = item; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		if (strcmp(item, "float_digits") == 0) {
+			ok = cli_int("--column-option float_digits", v, 1, 17, &n);
+			co.float_digits = (int) n;
+		} else if (strcmp(item, "time_precision") == 0) {
+			ok = cli_int("--column-option time_precision", v, 0, 9, &n);
+			co.frac_digits = (int) n;
+		} else if (strcmp(item, "timezone") == 0) {
+			ok = cli_parse_zone("--column-option timezone", v, &co.zone_offset_sec);
+			co.has_zone = true;
+		} else if (strcmp(item, "trim") == 0 || strcmp(item, "casefold") == 0) {
+			ok = on_off(v, item[0] == 't' ? &co.trim : &co.casefold);
+			if (!ok)
+				log_error("--column-option %s: expected on or off, got \"%s\"", item, v);
+		} else {
+			log_error("--column-option: unknown key \"%s\" in \"%s\"", item, arg);
+			log_hint("keys: float_digits, time_precision, timezone, trim, casefold");
+			ok = false;
+		}
+	}
+	strlist_free(&items);
+	if (!ok)
+		return false;
+	co.column = xstrndup(arg, (size_t) (colon - arg));
+	o->colopts = xrealloc(o->colopts, (size_t) (o->ncolopts + 1) * sizeof(*o->colopts));
+	o->colopts[o->ncolopts++] = co;
 	return true;
 }
 
@@ -124,16 +210,14 @@ audit_option(void *vctx, int opt, const char *arg)
 	case OPT_TARGET: o->target_uri = arg; return true;
 	case OPT_TABLE:
 		if (a->tables_from_check) {
-			for (int i = 0; i < o->ntables; i++) {
-				free(o->tables[i].source);
-				free(o->tables[i].target);
-			}
+			for (int i = 0; i < o->ntables; i++)
+				table_spec_free(&o->tables[i]);
 			o->ntables = 0;
 			a->tables_from_check = false;
 		}
 		o->tables = xrealloc(o->tables, (size_t) (o->ntables + 1) * sizeof(*o->tables));
+		memset(&o->tables[o->ntables], 0, sizeof(o->tables[0]));
 		o->tables[o->ntables].source = xstrdup(arg);
-		o->tables[o->ntables].target = NULL;
 		o->ntables++;
 		return true;
 	case OPT_TARGET_TABLE: return strlist_push(&a->target_tables, arg);
@@ -178,7 +262,7 @@ audit_option(void *vctx, int opt, const char *arg)
 			return false;
 		o->frac_digits = (int) n;
 		return true;
-	case OPT_TIMEZONE: return cli_parse_zone(arg, &o->zone_offset_sec);
+	case OPT_TIMEZONE: return cli_parse_zone("--timezone", arg, &o->zone_offset_sec);
 	case OPT_CASEFOLD: o->casefold = true; return true;
 	case OPT_STATEMENT_TIMEOUT: {
 		double s;
@@ -221,6 +305,15 @@ audit_option(void *vctx, int opt, const char *arg)
 			a->max_differences = n;
 		else
 			a->max_count_gap = n;
+		return true;
+	case OPT_TABLE_MAPPINGS: a->table_mappings = arg; return true;
+	case OPT_COLUMN_OPTION: return parse_column_option(o, arg);
+	case OPT_ID_MODE:
+		if (strcmp(arg, "field") != 0 && strcmp(arg, "value") != 0) {
+			log_error("--id-mode: expected field or value, got \"%s\"", arg);
+			return false;
+		}
+		a->id_mode = arg;
 		return true;
 	}
 	return false;
@@ -303,6 +396,44 @@ print_summary(const struct cli_context *ctx, struct store *st, int64_t run,
 	buf_free(&s.out);
 }
 
+/*
+ * apply_id_mode carries --id-mode to the OpenSearch target as its URI parameter
+ * id_mode, the one place the endpoint reads it (so it is also part of the run's recorded
+ * target URI). Only an OpenSearch target has document ids.
+ */
+static bool
+apply_id_mode(struct audit_args *a)
+{
+	if (a->id_mode == NULL)
+		return true;
+	struct uri u;
+	if (!uri_parse(a->o.target_uri, &u))
+		return false;
+	bool os = strncmp(u.scheme, "opensearch", 10) == 0;
+	const char *given = uri_param(&u, "id_mode");
+	bool clash = given && strcmp(given, a->id_mode) != 0;
+	bool already = given != NULL;
+	if (clash)
+		log_error("--id-mode %s contradicts id_mode=%s in the target URI", a->id_mode, given);
+	uri_free(&u);
+	if (!os) {
+		log_error("--id-mode applies to an OpenSearch target only");
+		return false;
+	}
+	if (clash)
+		return false;
+	if (already)
+		return true;
+	struct buf b;
+	buf_init(&b);
+	size_t n = strcspn(a->o.target_uri, "#");
+	buf_append(&b, a->o.target_uri, n);
+	buf_printf(&b, "%cid_mode=%s", memchr(a->o.target_uri, '?', n) ? '&' : '?', a->id_mode);
+	a->target_uri = buf_steal(&b);
+	a->o.target_uri = a->target_uri;
+	return true;
+}
+
 /* write_check_reports writes the reports a check file asks for (drift runs). */
 static bool
 write_check_reports(struct store *st, const struct check_file *c, int64_t run)
@@ -350,6 +481,7 @@ run_audit_or_drift(struct cli_context *ctx, int argc, char **argv, bool drift)
 		if (!cli_check_apply(&chk, &a.o))
 			goto cleanup;
 		a.tables_from_check = true;
+		a.table_mappings = chk.table_mappings;
 		if (chk.store)
 			ctx->store_path = chk.store; /* a --store on the command line overrides it */
 		a.max_differences = chk.max_differences > 0 ? chk.max_differences : 0;
@@ -362,11 +494,17 @@ run_audit_or_drift(struct cli_context *ctx, int argc, char **argv, bool drift)
 		rc = EXIT_CONSISTENT;
 		goto cleanup;
 	}
-	if (a.o.source_uri == NULL || a.o.target_uri == NULL || a.o.ntables == 0) {
-		log_error("%s: --source, --target and at least one --table (or --check FILE) are "
-			  "required",
+	if (a.o.source_uri == NULL || a.o.target_uri == NULL ||
+	    (a.o.ntables == 0 && a.table_mappings == NULL)) {
+		log_error("%s: --source, --target and at least one --table (or --table-mappings, or "
+			  "--check FILE) are required",
 			  cmd->name);
 		log_hint("see 'crosscheck %s --help'", cmd->name);
+		goto cleanup;
+	}
+	if (a.table_mappings && (a.o.ntables > 0 || a.target_tables.n > 0)) {
+		log_error("%s: --table-mappings picks the tables; give no --table or --target-table",
+			  cmd->name);
 		goto cleanup;
 	}
 	if (a.target_tables.n > 0 && (int) a.target_tables.n != a.o.ntables) {
@@ -387,14 +525,17 @@ run_audit_or_drift(struct cli_context *ctx, int argc, char **argv, bool drift)
 		a.o.tables[i].target = xstrdup(a.target_tables.items[i]);
 	}
 	if (!endpoint_check_uri(a.o.source_uri, "source") ||
-	    !endpoint_check_uri(a.o.target_uri, "target"))
+	    !endpoint_check_uri(a.o.target_uri, "target") || !apply_id_mode(&a))
+		goto cleanup;
+	if (a.table_mappings && !audit_tables_from_mappings(&a.o, a.table_mappings))
 		goto cleanup;
 	for (int side = 0; side < 2; side++) {
 		struct uri u;
 		if (uri_parse(side ? a.o.target_uri : a.o.source_uri, &u)) {
 			if (u.password || uri_param(&u, "password"))
 				log_warn("%s URI carries a password: it is never stored or shown, but "
-					 "prefer PGPASSWORD or ~/.pgpass",
+					 "prefer the engine's own sources (PGPASSWORD, ~/.pgpass; "
+					 "MYSQL_PWD, ~/.my.cnf)",
 					 side ? "target" : "source");
 			uri_free(&u);
 		}
@@ -441,6 +582,7 @@ cleanup:
 	store_close(st);
 	strlist_free(&a.target_tables);
 	audit_options_free(&a.o);
+	free(a.target_uri);
 	if (have_check)
 		check_file_free(&chk);
 	return rc;
@@ -462,15 +604,19 @@ const struct command cmd_audit = {
 	.name = "audit",
 	.summary = "compare tables row by row between a source and a target",
 	.usage =
-		"--source URI --target URI --table [SCHEMA.]TABLE [--table ...] [options]\n"
+		"--source URI --target URI (--table [SCHEMA.]TABLE [--table ...] |\n"
+		"                            --table-mappings FILE) [options]\n"
 		"\n"
 		"Reads every row of each table on both sides, partition by partition, compares\n"
 		"their canonical hashes, and records every failing key in the store. Differences\n"
 		"are rechecked after a delay so that replication lag is not reported as drift.\n"
 		"\n"
 		"endpoints:\n"
-		"  --source URI               e.g. postgresql://user@host:5432/db\n"
-		"  --target URI               passwords: PGPASSWORD or ~/.pgpass, never the URI\n"
+		"  --source URI               e.g. postgresql://user@host:5432/db,\n"
+		"                             mysql://user@host:3306/db?ssl-mode=REQUIRED\n"
+		"  --target URI               passwords: PGPASSWORD or ~/.pgpass (PostgreSQL),\n"
+		"                             MYSQL_PWD or ~/.my.cnf [client] (MySQL/MariaDB);\n"
+		"                             never the URI\n"
 		"tables and columns:\n"
 		"  --table [SCHEMA.]TABLE     a table to audit (repeat for several)\n"
 		"  --target-table NAME        its name on the target (one per --table, in order)\n"
@@ -479,12 +625,25 @@ const struct command cmd_audit = {
 		"  --columns COL[,COL]        compare only these columns (the key is always in)\n"
 		"  --exclude-columns COL,...  do not compare these columns\n"
 		"  --map SRC=TGT              the target name of a source column (repeatable)\n"
+		"  --id-mode field|value      OpenSearch target: the key is read from _source\n"
+		"                             fields (field, default: AWS DMS writes a hash in\n"
+		"                             _id) or the document _id is the key (value)\n"
+		"  --table-mappings FILE      pick the tables and their target names from an AWS\n"
+		"                             DMS table-mapping JSON (instead of --table): selection\n"
+		"                             rules (include/exclude/explicit, DMS wildcards) and\n"
+		"                             transformation rules (rename, convert-lowercase/\n"
+		"                             -uppercase, prefixes/suffixes, remove-column)\n"
 		"comparison:\n"
 		"  --float-digits N           significant digits for float columns (default 15,\n"
 		"                             6 when a side is single precision)\n"
 		"  --time-precision N         fractional second digits compared (default 6)\n"
 		"  --timezone UTC|+HH:MM      zone of timestamps without one (default UTC)\n"
 		"  --casefold                 compare text case-insensitively (ASCII)\n"
+		"  --column-option COL:KEY=VALUE[,KEY=VALUE]\n"
+		"                             one source column's own options (repeatable):\n"
+		"                             float_digits=N, time_precision=N, timezone=+HH:MM\n"
+		"                             (its zone-less values), trim=on|off (trailing\n"
+		"                             spaces, CHAR padding), casefold=on|off\n"
 		"execution:\n"
 		"  --partition-rows N         rows per partition (default 100000)\n"
 		"  --jobs N                   partitions audited at once (default 2)\n"

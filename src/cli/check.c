@@ -44,37 +44,24 @@ cli_check_apply(const struct check_file *c, struct audit_options *o)
 	if (!password_from_env(c, "source_password_env", c->source_password_env, &o->source_password) ||
 	    !password_from_env(c, "target_password_env", c->target_password_env, &o->target_password))
 		return false;
-	if (c->table_mappings) {
-		log_error("%s:%d: table_mappings is not supported by this build yet", c->path,
-			  c->table_mappings_line);
-		return false;
-	}
 	o->source_uri = c->source;
 	o->target_uri = c->target;
 	o->tables = xcalloc((size_t) c->ntables + 1, sizeof(*o->tables));
 	for (int i = 0; i < c->ntables; i++) {
 		const struct check_table *t = &c->tables[i];
-		if (t->key.n || t->columns.n || t->exclude.n || t->map.n) {
-			/* per-table column options apply to that table only */
-			if (c->ntables > 1) {
-				log_error("%s:%d: key, columns, exclude_columns and map in a [table] section "
-					  "need a check with one table in this build; put them in [check]",
-					  c->path, t->line);
-				return false;
-			}
-			for (size_t k = 0; k < t->key.n; k++)
-				strlist_push(&o->key, t->key.items[k]);
-			for (size_t k = 0; k < t->columns.n; k++)
-				strlist_push(&o->columns, t->columns.items[k]);
-			for (size_t k = 0; k < t->exclude.n; k++)
-				strlist_push(&o->exclude, t->exclude.items[k]);
-			for (size_t k = 0; k < t->map.n; k++) {
-				const char *m = t->map.items[k], *eq = strchr(m, '=');
-				o->maps = xrealloc(o->maps, (size_t) (o->nmaps + 1) * sizeof(*o->maps));
-				o->maps[o->nmaps].source = xstrndup(m, (size_t) (eq - m));
-				o->maps[o->nmaps].target = xstrdup(eq + 1);
-				o->nmaps++;
-			}
+		struct table_spec *ts = &o->tables[o->ntables];
+		for (size_t k = 0; k < t->key.n; k++)
+			strlist_push(&ts->key, t->key.items[k]);
+		for (size_t k = 0; k < t->columns.n; k++)
+			strlist_push(&ts->columns, t->columns.items[k]);
+		for (size_t k = 0; k < t->exclude.n; k++)
+			strlist_push(&ts->exclude, t->exclude.items[k]);
+		for (size_t k = 0; k < t->map.n; k++) {
+			const char *m = t->map.items[k], *eq = strchr(m, '=');
+			ts->maps = xrealloc(ts->maps, (size_t) (ts->nmaps + 1) * sizeof(*ts->maps));
+			ts->maps[ts->nmaps].source = xstrndup(m, (size_t) (eq - m));
+			ts->maps[ts->nmaps].target = xstrdup(eq + 1);
+			ts->nmaps++;
 		}
 		o->tables[o->ntables].source = xstrdup(t->source);
 		o->tables[o->ntables].target = t->target ? xstrdup(t->target) : NULL;
@@ -110,10 +97,8 @@ cli_check_apply(const struct check_file *c, struct audit_options *o)
 		o->frac_digits = c->time_precision;
 	if (c->casefold >= 0)
 		o->casefold = c->casefold;
-	if (c->timezone && !cli_parse_zone(c->timezone, &o->zone_offset_sec)) {
-		log_error("%s: timezone: not UTC or an offset such as +02:00", c->path);
+	if (c->timezone && !cli_parse_zone(c->path, c->timezone, &o->zone_offset_sec))
 		return false;
-	}
 	if (c->cover_every > 0)
 		o->cover_every = c->cover_every;
 	return true;

@@ -11,6 +11,6 @@
 bool cli_check_apply(const struct check_file *c, struct audit_options *o);
 const char *cli_find_check(int argc, char **argv);
 /* cli_parse_zone reads UTC or a fixed offset (+HH:MM) into seconds east of UTC. */
-bool cli_parse_zone(const char *s, int *offset);
+bool cli_parse_zone(const char *opt, const char *s, int *offset);
 
 #endif

@@ -112,6 +112,10 @@ accept_word(struct cursor *c, const char *w)
 static bool
 read_zone(struct cursor *c, struct dt *t)
 {
+	/* "yyyy/MM/dd HH:mm:ss Z" puts the offset after a space */
+	if (c->end - c->p > 1 && c->p[0] == ' ' &&
+	    (c->p[1] == '+' || c->p[1] == '-' || c->p[1] == 'Z'))
+		c->p++;
 	if (accept(c, 'Z') || accept(c, 'z')) {
 		t->has_zone = true;
 		t->zone_sec = 0;
@@ -216,8 +220,16 @@ parse_datetime(const char *in, size_t len, struct dt *t, const char **err)
 		return true;
 	}
 	int64_t y, mo, d;
-	if (!read_uint(&c, 4, 7, &y) || !accept(&c, '-') || !read_uint(&c, 1, 2, &mo) ||
-	    !accept(&c, '-') || !read_uint(&c, 1, 2, &d))
+	/* ISO "2024-01-02", or "2024/01/02": OpenSearch's dynamic date detection formats
+	 * are strict_date_optional_time and "yyyy/MM/dd HH:mm:ss Z||yyyy/MM/dd Z" */
+	char sep = 0;
+	if (!read_uint(&c, 4, 7, &y))
+		return false;
+	if (accept(&c, '-'))
+		sep = '-';
+	else if (accept(&c, '/'))
+		sep = '/';
+	if (sep == 0 || !read_uint(&c, 1, 2, &mo) || !accept(&c, sep) || !read_uint(&c, 1, 2, &d))
 		return false;
 	if (y == 0 && mo == 0 && d == 0) {
 		*err = "zero date (MySQL 0000-00-00) has no calendar value";
@@ -237,6 +249,10 @@ parse_datetime(const char *in, size_t len, struct dt *t, const char **err)
 		if (!read_clock(&c, t, 2) || t->neg_time || t->hour > 24)
 			return false;
 		if (!read_zone(&c, t))
+			return false;
+	} else if (sep == '/' && c.end - c.p > 1 && c.p[0] == ' ' &&
+		   (c.p[1] == '+' || c.p[1] == '-' || c.p[1] == 'Z')) {
+		if (!read_zone(&c, t)) /* "yyyy/MM/dd Z": midnight at that offset */
 			return false;
 	}
 	if (accept_word(&c, " BC"))

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "endpoint/opensearch.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/uri.h"
@@ -58,11 +59,14 @@ struct scheme {
 static const struct scheme schemes[] = {
 	{"postgresql", pg_endpoint_open},
 	{"postgres", pg_endpoint_open},
+	{"mysql", mysql_endpoint_open},
+	{"mariadb", mysql_endpoint_open},
+	{"opensearch", opensearch_endpoint_open},
+	{"opensearch+https", opensearch_endpoint_open},
 };
 
 /* Schemes that DESIGN.md names but this build does not implement yet: said plainly. */
-static const char *planned_schemes[] = {"mysql", "mariadb", "opensearch", "opensearch+https",
-					"s3", "file"};
+static const char *planned_schemes[] = {"s3", "file"};
 
 static const struct scheme *
 find_scheme(const char *uri, const char *label)
@@ -83,7 +87,8 @@ find_scheme(const char *uri, const char *label)
 				  label, u.scheme);
 		else
 			log_error("%s: unknown URI scheme \"%s\"", label, u.scheme);
-		log_hint("supported: postgresql://");
+		log_hint("supported: postgresql://, mysql://, mariadb://, opensearch://, "
+			 "opensearch+https://");
 	}
 	uri_free(&u);
 	return found;

@@ -67,6 +67,9 @@ struct scan_request {
 /* Called once per row with ncols values in request order; false stops the read. */
 typedef bool (*row_fn)(void *ctx, const struct value *vals);
 
+/* Called once per table by list_tables; false stops the listing. */
+typedef bool (*table_name_fn)(void *ctx, const char *schema, const char *name, bool is_view);
+
 struct endpoint_options {
 	const char *label;	     /* "source" or "target": in every error message */
 	int statement_timeout_ms;    /* 0 = none */
@@ -119,6 +122,8 @@ struct endpoint_ops {
 	 * partitions that changed. */
 	bool (*recent_key_range)(struct endpoint *ep, const struct scan_request *r, int lag_col,
 				 const char *since, row_fn fn, void *ctx, bool *empty);
+	/* list_tables: every user table and view (DMS selection rules with wildcards) */
+	bool (*list_tables)(struct endpoint *ep, table_name_fn fn, void *ctx);
 	void (*close)(struct endpoint *ep);
 };
 
@@ -139,6 +144,8 @@ bool endpoint_check_uri(const char *uri, const char *label);
 
 /* Engine constructors, used by endpoint_open. */
 bool pg_endpoint_open(const char *uri, const struct endpoint_options *opts, struct endpoint **out);
+bool mysql_endpoint_open(const char *uri, const struct endpoint_options *opts,
+			 struct endpoint **out);
 
 /* Shared helpers for engines. */
 void endpoint_base_init(struct endpoint *ep, const struct endpoint_ops *ops, const char *uri,

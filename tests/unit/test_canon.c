@@ -161,6 +161,7 @@ test_dates(void **state)
 	assert_same(CANON_DATE, "2024-2-9", "2024-02-09");
 	assert_same(CANON_DATE, "2024-01-02T00:00:00.000Z", "2024-01-02");
 	assert_same(CANON_DATE, "1704153600000", "2024-01-02"); /* epoch millis */
+	assert_same(CANON_DATE, "2024/01/02", "2024-01-02"); /* OpenSearch yyyy/MM/dd */
 	assert_string_equal(enc(CANON_DATE, "0044-03-15 BC"), "-0043-03-15");
 	assert_string_equal(enc(CANON_DATE, "infinity"), "infinity");
 	assert_true(enc(CANON_DATE, "2023-02-29")[0] == '!');
@@ -182,6 +183,13 @@ test_timestamps(void **state)
 	assert_same(CANON_TIMESTAMP, "2024-01-01 22:04:05.5-05:00", "2024-01-02T03:04:05.5Z");
 	assert_same(CANON_TIMESTAMP, "1704164645500", "2024-01-02T03:04:05.5Z");
 	assert_same(CANON_TIMESTAMP, "2024-01-02", "2024-01-02 00:00:00");
+	/* OpenSearch's dynamic date formats: yyyy/MM/dd HH:mm:ss Z and yyyy/MM/dd Z */
+	assert_same(CANON_TIMESTAMP, "2024/01/02 05:04:05 +0200", "2024-01-02T03:04:05Z");
+	assert_same(CANON_TIMESTAMP, "2024/01/02 03:04:05", "2024-01-02T03:04:05Z");
+	assert_same(CANON_TIMESTAMP, "2024/01/02 -0100", "2024-01-02T01:00:00Z");
+	assert_same(CANON_TIMESTAMP, "2024-01-02 03:04:05 Z", "2024-01-02T03:04:05Z");
+	assert_true(enc(CANON_TIMESTAMP, "2024/01-02")[0] == '!');
+	assert_true(enc(CANON_TIMESTAMP, "2024-01-02 -0100")[0] == '!');
 	assert_differ(CANON_TIMESTAMP, "2024-01-02 03:04:05", "2024-01-02 03:04:06");
 	assert_differ(CANON_TIMESTAMP, "2024-01-02 03:04:05.000001", "2024-01-02 03:04:05");
 	/* precision: compared at 3 digits, microseconds differences vanish */
@@ -368,6 +376,180 @@ test_float_fast_path_agrees(void **state)
 	assert_true(checked > 1000000);
 }
 
+/*
+ * The MySQL/MariaDB <-> PostgreSQL type matrix (issue 3): for each row, the text the
+ * MariaDB endpoint delivers and the text PostgreSQL's COPY gives for the same logical
+ * value encode identically, and a different value does not.
+ */
+static void
+assert_pair(enum canon_type t, const struct canon_opts *o, const char *mysql, const char *pg,
+	    bool equal)
+{
+	char x[512];
+	snprintf(x, sizeof(x), "%s", enc_with(t, o, mysql));
+	assert_true(x[0] != '!');
+	if (equal)
+		assert_string_equal(x, enc_with(t, o, pg));
+	else
+		assert_string_not_equal(x, enc_with(t, o, pg));
+}
+
+static void
+test_matrix_integers(void **state)
+{
+	(void) state;
+	/* TINYINT..BIGINT, signed and UNSIGNED, vs smallint/integer/bigint/numeric */
+	assert_pair(CANON_NUMBER, &opts, "-128", "-128", true);
+	assert_pair(CANON_NUMBER, &opts, "255", "255", true);
+	assert_pair(CANON_NUMBER, &opts, "-9223372036854775808", "-9223372036854775808", true);
+	assert_pair(CANON_NUMBER, &opts, "18446744073709551615", "18446744073709551615", true);
+	assert_pair(CANON_NUMBER, &opts, "9223372036854775808", "9223372036854775808", true);
+	/* above 2^63 and 2^53: no double ever rounds these together */
+	assert_pair(CANON_NUMBER, &opts, "18446744073709551615", "18446744073709551614", false);
+	assert_pair(CANON_NUMBER, &opts, "9007199254740993", "9007199254740992", false);
+	/* YEAR vs integer */
+	assert_pair(CANON_NUMBER, &opts, "2024", "2024", true);
+	assert_pair(CANON_NUMBER, &opts, "2024", "2025", false);
+}
+
+static void
+test_matrix_decimals(void **state)
+{
+	(void) state;
+	/* DECIMAL(10,2) vs NUMERIC(12,4) and unconstrained numeric: scale never matters */
+	assert_pair(CANON_NUMBER, &opts, "1.50", "1.5000", true);
+	assert_pair(CANON_NUMBER, &opts, "1.50", "1.5", true);
+	assert_pair(CANON_NUMBER, &opts, "1.50", "1.51", false);
+	assert_pair(CANON_NUMBER, &opts, "-0.00", "0.0000", true);
+	assert_pair(CANON_NUMBER, &opts, "0.001", "0.0010", true);
+	assert_pair(CANON_NUMBER, &opts, "12345678901234567890.1234567890",
+		    "12345678901234567890.123456789000", true);
+	assert_pair(CANON_NUMBER, &opts, "12345678901234567890.1234567890",
+		    "12345678901234567890.1234567891", false);
+	assert_pair(CANON_NUMBER, &opts, "-12.5", "12.5", false);
+}
+
+static void
+test_matrix_floats(void **state)
+{
+	(void) state;
+	struct canon_opts single = opts;
+	single.float_digits = 6;
+	/* MySQL FLOAT prints ~6 digits, PostgreSQL real the shortest exact text */
+	assert_pair(CANON_FLOAT, &single, "0.1", "0.1", true);
+	assert_pair(CANON_FLOAT, &single, "3.14159", "3.1415927", true);
+	assert_pair(CANON_FLOAT, &single, "1e10", "1e+10", true);
+	assert_pair(CANON_FLOAT, &single, "3.40282e38", "3.4028235e+38", true);
+	assert_pair(CANON_FLOAT, &single, "3.14159", "3.14259", false);
+	/* DOUBLE vs double precision: shortest round-trip texts, other exponent spelling */
+	assert_pair(CANON_FLOAT, &opts, "0.30000000000000004", "0.30000000000000004", true);
+	assert_pair(CANON_FLOAT, &opts, "1e300", "1e+300", true);
+	assert_pair(CANON_FLOAT, &opts, "-2.5e-7", "-2.5e-07", true);
+	assert_pair(CANON_FLOAT, &opts, "1.5", "1.50000000001", false);
+	/* the significant-digits option absorbs what a double cannot tell apart */
+	struct canon_opts ten = opts;
+	ten.float_digits = 10;
+	assert_pair(CANON_FLOAT, &ten, "1.5", "1.50000000001", true);
+}
+
+static void
+test_matrix_temporal(void **state)
+{
+	(void) state;
+	assert_pair(CANON_DATE, &opts, "2024-02-29", "2024-02-29", true);
+	assert_pair(CANON_DATE, &opts, "2024-02-29", "2024-03-01", false);
+	/* DATETIME(0..6) vs timestamp: MySQL pads the fraction to the column's scale */
+	assert_pair(CANON_TIMESTAMP, &opts, "2024-01-02 03:04:05", "2024-01-02 03:04:05", true);
+	assert_pair(CANON_TIMESTAMP, &opts, "2024-01-02 03:04:05.500", "2024-01-02 03:04:05.5", true);
+	assert_pair(CANON_TIMESTAMP, &opts, "2024-01-02 03:04:05.123456",
+		    "2024-01-02 03:04:05.123456", true);
+	assert_pair(CANON_TIMESTAMP, &opts, "2024-01-02 03:04:05.123456",
+		    "2024-01-02 03:04:05.123457", false);
+	/* TIMESTAMP (read in a UTC session, delivered with Z) vs timestamptz */
+	assert_pair(CANON_TIMESTAMP, &opts, "2024-01-02 03:04:05.5Z", "2024-01-02 05:04:05.5+02", true);
+	assert_pair(CANON_TIMESTAMP, &opts, "2024-01-02 03:04:05.5Z", "2024-01-02 03:04:05.5+00", true);
+	assert_pair(CANON_TIMESTAMP, &opts, "2024-01-02 03:04:05Z", "2024-01-02 03:04:05+01", false);
+	/* DATETIME (zone-less) vs timestamptz: taken in the configured zone */
+	struct canon_opts plus2 = opts;
+	plus2.zone_offset_sec = 7200;
+	assert_pair(CANON_TIMESTAMP, &plus2, "2024-01-02 05:00:00", "2024-01-02 03:00:00+00", true);
+	assert_pair(CANON_TIMESTAMP, &opts, "2024-01-02 05:00:00", "2024-01-02 03:00:00+00", false);
+	/* a zone-aware value is never shifted by that option */
+	assert_pair(CANON_TIMESTAMP, &plus2, "2024-01-02 03:00:00Z", "2024-01-02 03:00:00+00", true);
+	/* DATE vs timestamp at midnight (unified to timestamp) */
+	assert_pair(CANON_TIMESTAMP, &opts, "2024-01-02", "2024-01-02 00:00:00", true);
+	/* TIME vs time */
+	assert_pair(CANON_TIME, &opts, "12:34:56.789000", "12:34:56.789", true);
+	assert_pair(CANON_TIME, &opts, "-01:00:00", "01:00:00", false);
+	assert_pair(CANON_TIME, &opts, "00:00:00", "00:00:00", true);
+	/* MySQL zero dates have no calendar value: reported, never matched */
+	assert_true(enc(CANON_DATE, "0000-00-00")[0] == '!');
+	assert_true(enc(CANON_TIMESTAMP, "0000-00-00 00:00:00")[0] == '!');
+	assert_true(enc(CANON_TIMESTAMP, "0000-00-00 00:00:00.000000Z")[0] == '!');
+	assert_true(enc(CANON_DATE, "2024-00-10")[0] == '!');
+	assert_true(enc(CANON_DATE, "2024-02-00")[0] == '!');
+}
+
+static void
+test_matrix_text_binary(void **state)
+{
+	(void) state;
+	/* CHAR(n): MySQL strips the padding, PostgreSQL's bpchar keeps it */
+	struct canon_opts trim = opts;
+	trim.trim_trailing = true;
+	assert_pair(CANON_TEXT, &trim, "ab", "ab   ", true);
+	assert_pair(CANON_TEXT, &trim, "ab", "ab", true);
+	assert_pair(CANON_TEXT, &trim, "ab", "abc  ", false);
+	assert_pair(CANON_TEXT, &opts, "ab", "ab   ", false); /* VARCHAR: spaces are data */
+	/* utf8mb4: emoji and combining characters are bytes as stored */
+	assert_pair(CANON_TEXT, &opts, "\xf0\x9f\x98\x80 ok", "\xf0\x9f\x98\x80 ok", true);
+	assert_pair(CANON_TEXT, &opts, "e\xcc\x81", "e\xcc\x81", true);
+	assert_pair(CANON_TEXT, &opts, "e\xcc\x81", "\xc3\xa9", false);
+	/* case-insensitive collations do not make 'a' equal 'A' */
+	assert_pair(CANON_TEXT, &opts, "a", "A", false);
+	/* ENUM/SET vs text */
+	assert_pair(CANON_TEXT, &opts, "a,b", "a,b", true);
+	assert_pair(CANON_TEXT, &opts, "a,b", "b,a", false);
+	/* BINARY/VARBINARY/BLOB vs bytea: raw bytes (BINARY(n) keeps its zero padding) */
+	struct buf a, b;
+	buf_init(&a);
+	buf_init(&b);
+	const char *err;
+	assert_true(canon_encode(CANON_BINARY, &opts, "\x00\xff", 2, &a, &err));
+	assert_true(canon_encode(CANON_BINARY, &opts, "\x00\xff", 2, &b, &err));
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+	buf_reset(&b);
+	assert_true(canon_encode(CANON_BINARY, &opts, "\x00\xff\x00", 3, &b, &err));
+	assert_int_not_equal(a.len, b.len);
+	buf_free(&a);
+	buf_free(&b);
+}
+
+static void
+test_matrix_bool_json(void **state)
+{
+	(void) state;
+	/* TINYINT(1) and BIT(1) ("0"/"1") vs boolean: the pair unifies to BOOL */
+	assert_int_equal(canon_unify(CANON_NUMBER, CANON_BOOL), CANON_BOOL);
+	assert_int_equal(canon_unify(CANON_BOOL, CANON_BOOL), CANON_BOOL);
+	assert_pair(CANON_BOOL, &opts, "1", "t", true);
+	assert_pair(CANON_BOOL, &opts, "0", "f", true);
+	assert_pair(CANON_BOOL, &opts, "1", "f", false);
+	assert_true(enc(CANON_BOOL, "2")[0] == '!'); /* a TINYINT(1) holding 2 is no boolean */
+	/* JSON (MariaDB LONGTEXT as written) vs jsonb (normalized by PostgreSQL) */
+	assert_pair(CANON_JSON, &opts, "{\"b\": 1, \"a\": [1, 2.50, \"x\"]}",
+		    "{\"a\": [1, 2.50, \"x\"], \"b\": 1}", true);
+	assert_pair(CANON_JSON, &opts, "{\"k\":\"\\u00e9\\ud83d\\ude00\"}",
+		    "{\"k\": \"\xc3\xa9\xf0\x9f\x98\x80\"}", true);
+	assert_pair(CANON_JSON, &opts, "{\"n\":1e2}", "{\"n\": 100}", true);
+	assert_pair(CANON_JSON, &opts, "{\"a\":[1,2]}", "{\"a\": [2, 1]}", false);
+	assert_pair(CANON_JSON, &opts, "{\"a\":null}", "{}", false);
+	assert_pair(CANON_JSON, &opts, "{\"a\":\"1\"}", "{\"a\": 1}", false);
+	/* ENUM/SET/JSON-as-text on one side take the other side's type */
+	assert_int_equal(canon_unify(CANON_TEXT, CANON_JSON), CANON_JSON);
+}
+
 int
 main(void)
 {
@@ -380,6 +562,9 @@ main(void)
 		cmocka_unit_test(test_json),	cmocka_unit_test(test_binary),
 		cmocka_unit_test(test_unify),	cmocka_unit_test(test_compare),
 		cmocka_unit_test(test_civil),	cmocka_unit_test(test_float_fast_path_agrees),
+		cmocka_unit_test(test_matrix_integers), cmocka_unit_test(test_matrix_decimals),
+		cmocka_unit_test(test_matrix_floats), cmocka_unit_test(test_matrix_temporal),
+		cmocka_unit_test(test_matrix_text_binary), cmocka_unit_test(test_matrix_bool_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
