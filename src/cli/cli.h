@@ -42,6 +42,7 @@ extern const struct command cmd_report;
 extern const struct command cmd_recover;
 extern const struct command cmd_drift;
 extern const struct command cmd_repair;
+extern const struct command cmd_import_dms;
 
 /*
  * cli_parse parses argv with the verb's long options plus the global ones. Positional

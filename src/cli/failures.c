@@ -2,16 +2,22 @@
  * cli/failures.c: `crosscheck failures`, the failing keys of a run.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/dms_failures.h"
 #include "cli/exit_codes.h"
 #include "core/compare.h"
 #include "core/recheck.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/str.h"
 
-enum { OPT_RUN = 1, OPT_TABLE, OPT_KIND, OPT_STATE, OPT_LIMIT };
+enum { OPT_RUN = 1, OPT_TABLE, OPT_KIND, OPT_STATE, OPT_LIMIT, OPT_FORMAT, OPT_TASK_NAME };
+
+/* --format: the text table, crosscheck's JSON, or rows of DMS's failure table */
+enum failures_format { FORMAT_DEFAULT, FORMAT_TABLE, FORMAT_JSON, FORMAT_DMS, FORMAT_DMS_CSV };
 
 static const struct option failures_opts[] = {
 	{"run", required_argument, NULL, OPT_RUN},
@@ -19,6 +25,8 @@ static const struct option failures_opts[] = {
 	{"kind", required_argument, NULL, OPT_KIND},
 	{"state", required_argument, NULL, OPT_STATE},
 	{"limit", required_argument, NULL, OPT_LIMIT},
+	{"format", required_argument, NULL, OPT_FORMAT},
+	{"task-name", required_argument, NULL, OPT_TASK_NAME},
 	{NULL, 0, NULL, 0},
 };
 
@@ -26,6 +34,8 @@ struct failures_args {
 	struct failure_filter f;
 	bool all_runs;
 	bool json;
+	enum failures_format format;
+	const char *task_name; /* --format dms: TASK_NAME (default crosscheck-run<N>) */
 	int64_t n;
 	struct buf out;
 };
@@ -69,14 +79,67 @@ failures_option(void *vctx, int opt, const char *arg)
 			return false;
 		a->f.limit = n;
 		return true;
+	case OPT_FORMAT:
+		if (strcmp(arg, "table") == 0)
+			a->format = FORMAT_TABLE;
+		else if (strcmp(arg, "json") == 0)
+			a->format = FORMAT_JSON;
+		else if (strcmp(arg, "dms") == 0)
+			a->format = FORMAT_DMS;
+		else if (strcmp(arg, "dms-csv") == 0)
+			a->format = FORMAT_DMS_CSV;
+		else {
+			log_error("--format: expected table, json, dms or dms-csv, got \"%s\"", arg);
+			return false;
+		}
+		return true;
+	case OPT_TASK_NAME: a->task_name = arg; return true;
 	}
 	return false;
+}
+
+/*
+ * dms_failure appends a failure as a row of awsdms_validation_failures_v1. The KEY is
+ * rebuilt from the canonical key bytes (in key column order, which is what DMS's
+ * positional KEY needs); DETAILS holds the differing column names only, since
+ * crosscheck keeps no row values.
+ */
+static bool
+dms_failure(struct failures_args *a, const struct failure_row *f)
+{
+	struct buf key, details, task;
+	buf_init(&key);
+	buf_init(&details);
+	buf_init(&task);
+	if (a->task_name)
+		buf_append_str(&task, a->task_name);
+	else
+		buf_printf(&task, "crosscheck-run%lld", (long long) f->run);
+	dms_key_from_canonical(f->key, f->keylen, &key);
+	buf_printf(&details, "{\"columns\": %s}", f->columns);
+	const char *dot = strchr(f->table, '.');
+	char *owner = dot ? xstrndup(f->table, (size_t) (dot - f->table)) : xstrdup("");
+	char when[20];
+	dms_time_from_iso(f->last_seen, when, sizeof(when));
+	struct dms_export_row r = {buf_cstr(&task), owner,	     dot ? dot + 1 : f->table, when,
+				   buf_cstr(&key),  f->kind, buf_cstr(&details)};
+	if (a->format == FORMAT_DMS)
+		buf_append_str(&a->out, a->n++ ? ",\n" : "\n");
+	dms_export_append(&a->out, a->format == FORMAT_DMS_CSV, &r);
+	free(owner);
+	bool ok = !key.failed && !details.failed && !a->out.failed;
+	buf_free(&key);
+	buf_free(&details);
+	buf_free(&task);
+	return ok;
 }
 
 static bool
 print_failure(void *ctx, const struct failure_row *f)
 {
 	struct failures_args *a = ctx;
+	if (a->format == FORMAT_DMS || a->format == FORMAT_DMS_CSV)
+		return dms_failure(a, f);
 	if (a->json) {
 		struct buf *b = &a->out;
 		if (a->n++)
@@ -121,7 +184,11 @@ run_failures(struct cli_context *ctx, int argc, char **argv)
 		if (!store_latest_run(st, &a.f.run))
 			goto cleanup;
 		if (a.f.run == 0) {
-			if (ctx->json)
+			if (a.format == FORMAT_DMS_CSV) {
+				dms_csv_header(&a.out);
+				fputs(buf_cstr(&a.out), stdout);
+			} else if (a.format == FORMAT_DMS || a.format == FORMAT_JSON ||
+				   (a.format == FORMAT_DEFAULT && ctx->json))
 				printf("[]\n");
 			else
 				printf("no runs in %s\n", ctx->store_path);
@@ -141,13 +208,21 @@ run_failures(struct cli_context *ctx, int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	a.json = ctx->json;
-	if (a.json)
+	a.json = a.format == FORMAT_JSON || (a.format == FORMAT_DEFAULT && ctx->json);
+	bool dms = a.format == FORMAT_DMS || a.format == FORMAT_DMS_CSV;
+	/* what DMS's table holds: failures still standing, unless a state is asked for */
+	if (dms && a.f.state == NULL)
+		a.f.state = "confirmed";
+	if (a.json || a.format == FORMAT_DMS)
 		buf_append_char(&a.out, '[');
+	if (a.format == FORMAT_DMS_CSV)
+		dms_csv_header(&a.out);
 	if (!store_list_failures(st, &a.f, print_failure, &a))
 		goto cleanup;
-	if (a.json) {
-		buf_append_str(&a.out, "]\n");
+	if (a.json || a.format == FORMAT_DMS) {
+		buf_append_str(&a.out, a.format == FORMAT_DMS && a.n ? "\n]\n" : "]\n");
+		fputs(buf_cstr(&a.out), stdout);
+	} else if (dms) {
 		fputs(buf_cstr(&a.out), stdout);
 	} else if (a.n == 0) {
 		printf("no failures\n");
@@ -163,6 +238,7 @@ const struct command cmd_failures = {
 	.name = "failures",
 	.summary = "list the failing keys of a run (missing, extra, different)",
 	.usage = "[--run N|all] [--table T] [--kind K] [--state S] [--limit N] [--json]\n"
+		 "       [--format table|json|dms|dms-csv] [--task-name NAME]\n"
 		 "\n"
 		 "  --run N|all   the run (default: the newest), or every run\n"
 		 "  --table T     only this table (source SCHEMA.TABLE)\n"
@@ -171,7 +247,15 @@ const struct command cmd_failures = {
 		 "  --state S     pending, confirmed, resolved (lag) or repaired\n"
 		 "  --limit N     at most N failures\n"
 		 "\n"
+		 "  --format F    table (default), json (as --json), or dms / dms-csv: rows of AWS\n"
+		 "                DMS's awsdms_validation_failures_v1 as a JSON array / CSV\n"
+		 "  --task-name NAME  TASK_NAME of the dms rows (default crosscheck-run<N>)\n"
+		 "\n"
 		 "--json prints one array of {run, table, key, kind, columns, state, attempts,\n"
-		 "first_seen, last_seen}; keys are canonical text.\n",
+		 "first_seen, last_seen}; keys are canonical text.\n"
+		 "--format dms gives TASK_NAME, TABLE_OWNER, TABLE_NAME, FAILURE_TIME (last seen,\n"
+		 "UTC), KEY_TYPE (Row), KEY ({\"key\": [values in key column order]}), FAILURE_TYPE\n"
+		 "and DETAILS; crosscheck keeps no row values, so DETAILS is {\"columns\": [the\n"
+		 "differing columns]}. Only confirmed failures unless --state says otherwise.\n",
 	.run = run_failures,
 };

@@ -1,6 +1,6 @@
 /*
  * cli/recover.c: `crosscheck recover` (write recovery tasks) and `crosscheck repair`
- * (fix a SQL target and verify).
+ * (fix a SQL or OpenSearch target and verify).
  */
 #include <stdio.h>
 #include <string.h>
@@ -61,7 +61,8 @@ recover_option(void *vctx, int opt, const char *arg)
 		return true;
 	case OPT_FORMAT:
 		if (!recover_format_from_name(arg, &a->o.format)) {
-			log_error("--format: expected dms, mysql-replica, debezium or sql, got \"%s\"", arg);
+			log_error("--format: expected dms, mysql-replica, debezium, sql or bulk, got \"%s\"",
+				  arg);
 			return false;
 		}
 		a->format_given = true;
@@ -121,7 +122,7 @@ const struct command cmd_recover = {
 	.name = "recover",
 	.summary = "write backfill and checkpointed replacement tasks for a run's failures",
 	.usage =
-		"--run N --format dms|mysql-replica|debezium|sql --out DIR [options]\n"
+		"--run N --format dms|mysql-replica|debezium|sql|bulk --out DIR [options]\n"
 		"\n"
 		"Writes, for run N's confirmed failures, the files and a RUNBOOK.md of ordered\n"
 		"commands that recover the replication without losing data. DIR must be new or\n"
@@ -143,7 +144,8 @@ const struct command cmd_recover = {
 		"and a cdc replacement task from the checkpoint, for aws dms\n"
 		"create-replication-task --cli-input-json), mysql-replica (CHANGE MASTER TO the\n"
 		"checkpoint + backfill SQL), debezium (execute-snapshot signals), sql (idempotent\n"
-		"repair of the target from the source's current rows)\n",
+		"repair of the target from the source's current rows), bulk (the same for an\n"
+		"OpenSearch target: repair.ndjson of delete and index actions for POST /_bulk)\n",
 	.run = run_recover,
 };
 
@@ -177,13 +179,15 @@ cleanup:
 
 const struct command cmd_repair = {
 	.name = "repair",
-	.summary = "fix a run's failing keys on a SQL target from the source, and verify",
+	.summary = "fix a run's failing keys on a SQL or OpenSearch target, and verify",
 	.usage = "--run N [--apply] [--source URI] [--target URI] [--batch N]\n"
 		 "\n"
 		 "Without --apply, says what it would change and changes nothing. With --apply,\n"
 		 "for each batch of keys it reads the source's current rows and, in one target\n"
-		 "transaction, deletes the keys and inserts those rows; then it reads both sides\n"
-		 "again and marks a key repaired only if it now matches.\n"
+		 "transaction, deletes the keys and inserts those rows (an OpenSearch target:\n"
+		 "_bulk requests that delete the keys' documents and index the rows, waiting for\n"
+		 "the refresh); then it reads both sides again and marks a key repaired only if\n"
+		 "it now matches.\n"
 		 "\n"
 		 "exit: 0 every key repaired (or dry run), 1 keys still differ, 2 error\n",
 	.run = run_repair,

@@ -28,6 +28,7 @@ static const struct command *commands[] = {
 	&cmd_report,
 	&cmd_recover,
 	&cmd_repair,
+	&cmd_import_dms,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "endpoint/opensearch.h"
+#include "endpoint/opensearch_bulk_internal.h"
 #include "endpoint/opensearch_internal.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -614,5 +615,6 @@ static const struct endpoint_ops os_ops = {
 	.count = os_count,
 	.scan = os_scan,
 	.fetch = os_fetch,
+	.write_rows = os_write_rows, /* opensearch_write.c: _bulk repair */
 	.close = os_close,
 };

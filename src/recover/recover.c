@@ -23,12 +23,13 @@ static const char *format_names[] = {
 	[RECOVER_MYSQL_REPLICA] = "mysql-replica",
 	[RECOVER_DEBEZIUM] = "debezium",
 	[RECOVER_SQL] = "sql",
+	[RECOVER_BULK] = "bulk",
 };
 
 bool
 recover_format_from_name(const char *name, enum recover_format *f)
 {
-	for (int i = 0; i <= RECOVER_SQL; i++)
+	for (int i = 0; i <= RECOVER_BULK; i++)
 		if (strcmp(format_names[i], name) == 0) {
 			*f = (enum recover_format) i;
 			return true;
@@ -349,6 +350,7 @@ recover_write(const struct recover_options *o, struct store *st)
 	case RECOVER_MYSQL_REPLICA: ok = recover_mysql_replica(&j); break;
 	case RECOVER_DEBEZIUM: ok = recover_debezium(&j); break;
 	case RECOVER_SQL: ok = recover_sql(&j, "repair.sql"); break;
+	case RECOVER_BULK: ok = recover_bulk(&j); break;
 	}
 	ok = ok && recover_write_file(&j, "RUNBOOK.md", j.runbook.data, j.runbook.len);
 	if (ok) {

@@ -10,6 +10,7 @@
  *                  backfill of the failing keys as SQL
  *   debezium       execute-snapshot signals (incremental, additional-conditions)
  *   sql            idempotent SQL repair of the target from the source's current rows
+ *   bulk           the same for an OpenSearch target: _bulk NDJSON (delete + index)
  * Each writes a RUNBOOK.md: the ordered commands an operator runs.
  */
 #ifndef CROSSCHECK_RECOVER_RECOVER_H
@@ -25,6 +26,7 @@ enum recover_format {
 	RECOVER_MYSQL_REPLICA,
 	RECOVER_DEBEZIUM,
 	RECOVER_SQL,
+	RECOVER_BULK,
 };
 
 struct recover_options {
@@ -47,9 +49,9 @@ bool recover_format_from_name(const char *name, enum recover_format *f);
 bool recover_write(const struct recover_options *o, struct store *st);
 
 /*
- * repair_run fixes the run's confirmed failures on an SQL target from the source's
- * current rows, then re-audits the repaired keys and marks those that now match as
- * repaired. Without apply it only says what it would do. *remaining gets the keys still
+ * repair_run fixes the run's confirmed failures on a SQL or OpenSearch target from the
+ * source's current rows, then re-audits the repaired keys and marks those that now match
+ * as repaired. Without apply it only says what it would do. *remaining gets the keys still
  * different afterwards.
  */
 bool repair_run(const struct recover_options *o, struct store *st, int64_t *remaining);

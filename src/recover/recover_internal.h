@@ -63,6 +63,8 @@ bool recover_dms(struct recover_job *j);
 bool recover_mysql_replica(struct recover_job *j);
 bool recover_debezium(struct recover_job *j);
 bool recover_sql(struct recover_job *j, const char *file);
+/* recover_bulk writes repair.ndjson for an OpenSearch target (recover_bulk.c) */
+bool recover_bulk(struct recover_job *j);
 
 /* SQL text helpers (recover_sql.c) for the target's dialect */
 enum sql_dialect { DIALECT_POSTGRESQL, DIALECT_MYSQL };

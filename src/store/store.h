@@ -214,6 +214,48 @@ bool store_checkpoints_verify(struct store *s, int64_t run, int64_t *n);
 /* store_run_checkpoints calls fn for the checkpoints a run took, oldest first. */
 bool store_run_checkpoints(struct store *s, int64_t run, checkpoint_record_fn fn, void *ctx);
 
+/* --- imported runs (store_import.c) ------------------------------------------------------ */
+
+/* One failure found by another tool (AWS DMS validation), in crosscheck's terms. */
+struct import_failure {
+	const char *table;	/* source schema.table: one of the run's tables */
+	const char *key_json;
+	const void *key;	/* canonical key bytes, as an audit of the table makes them */
+	size_t keylen;
+	const char *kind;	/* MISSING_TARGET | MISSING_SOURCE | RECORD_DIFF */
+	const char *columns;	/* JSON array of column names */
+	const char *state;	/* pending | confirmed */
+	const char *seen_at;	/* when it was seen (ISO UTC), NULL = now */
+};
+
+struct import_run {
+	const char *kind;	/* "dms-import" */
+	const char *source;	/* redacted URIs */
+	const char *target;
+	const char *options_json; /* shaped like an audit's, so recover and repair rebuild it */
+	const char *fingerprint;
+	const struct table_result *tables; /* table, target_table, key_columns, columns used */
+	int ntables;
+	const struct import_failure *failures;
+	int nfailures;
+};
+
+/*
+ * store_import_run records a finished run, its tables and its failures in one
+ * transaction: all of it or nothing. Failures of one table and key merge into one (the
+ * latest seen gives kind and columns). Table counts and states, and the run's verdict,
+ * come from the failures (store_run_recount). *run_id gets the new run.
+ */
+bool store_import_run(struct store *s, const struct import_run *r, int64_t *run_id);
+/*
+ * store_run_recount recomputes a run's per-table counts of open failures and DMS-style
+ * states from its failures, and finishes it (done) with the verdict they give
+ * (differences, pending or consistent) and exit_code; after a recheck of imported
+ * failures. *confirmed and *pending get the run's totals (either may be NULL).
+ */
+bool store_run_recount(struct store *s, int64_t run, int exit_code, int64_t *confirmed,
+		       int64_t *pending);
+
 /* --- drift history (store_drift.c) ------------------------------------------------------- */
 
 /*
