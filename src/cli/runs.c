@@ -115,10 +115,10 @@ print_run(void *ctx, const struct run_info *r)
 		return true;
 	}
 	if (a->n++ == 0 || a->tables)
-		printf("%s%6s  %-24s %-6s %-11s %-12s %6s %12s %11s  %s\n", a->n > 1 ? "\n" : "", "run",
+		printf("%s%6s  %-24s %-10s %-11s %-12s %6s %12s %11s  %s\n", a->n > 1 ? "\n" : "", "run",
 		       "started", "kind", "status", "verdict", "tables", "source rows", "differences",
 		       "source -> target");
-	printf("%6lld  %-24s %-6s %-11s %-12s %6lld %12lld %11lld  %s -> %s\n", (long long) r->id,
+	printf("%6lld  %-24s %-10s %-11s %-12s %6lld %12lld %11lld  %s -> %s\n", (long long) r->id,
 	       r->started_at, r->kind, r->status, r->verdict ? r->verdict : "-", (long long) r->tables,
 	       (long long) r->source_rows, (long long) r->differences, r->source, r->target);
 	return true;
