@@ -74,6 +74,7 @@ struct pool {
 	struct task *tasks;
 	int ntasks;
 	pthread_mutex_t mu;
+	pthread_cond_t done_cv;	/* signalled each time a task finishes */
 	int next;		/* next task to hand out */
 	int done;		/* tasks finished, ok or not */
 	int failed;

@@ -78,6 +78,17 @@ canon_unify(enum canon_type a, enum canon_type b)
 static bool
 encode_bool(const char *in, size_t len, struct buf *out, const char **err)
 {
+	if (len == 1) { /* the usual spellings: t/f (PostgreSQL), 1/0 (MySQL) */
+		switch (in[0]) {
+		case 't': case 'T': case '1': case 'y': case 'Y':
+			return buf_append(out, "true", 4);
+		case 'f': case 'F': case '0': case 'n': case 'N':
+			return buf_append(out, "false", 5);
+		default:
+			*err = "not a boolean";
+			return false;
+		}
+	}
 	static const char *truthy[] = {"t", "true", "1", "y", "yes", "on"};
 	static const char *falsy[] = {"f", "false", "0", "n", "no", "off"};
 	for (size_t i = 0; i < sizeof(truthy) / sizeof(truthy[0]); i++)
@@ -401,6 +412,17 @@ encode_text(const struct canon_opts *o, const char *in, size_t len, struct buf *
 	return true;
 }
 
+/* lowercase hex digit of c, or 0 when c is not one (the uuid hot path: no locale calls) */
+static char
+hex_lower(unsigned char c)
+{
+	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))
+		return (char) c;
+	if (c >= 'A' && c <= 'F')
+		return (char) (c - 'A' + 'a');
+	return 0;
+}
+
 static bool
 encode_uuid(const char *in, size_t len, struct buf *out, const char **err)
 {
@@ -414,11 +436,12 @@ encode_uuid(const char *in, size_t len, struct buf *out, const char **err)
 	for (; p < end; p++) {
 		if (*p == '-')
 			continue;
-		if (!isxdigit((unsigned char) *p) || n == 32) {
+		char h = hex_lower((unsigned char) *p);
+		if (h == 0 || n == 32) {
 			*err = "not a uuid";
 			return false;
 		}
-		hex[n++] = (char) tolower((unsigned char) *p);
+		hex[n++] = h;
 	}
 	if (n != 32) {
 		*err = "not a uuid";

@@ -43,7 +43,10 @@ buf_reserve(struct buf *b, size_t extra)
 	size_t need = b->len + extra + 1;
 	if (need <= b->alloc)
 		return true;
+	/* never more than cap + 1 bytes: buf_append's inline fast path relies on it */
 	size_t n = b->alloc ? b->alloc : 64;
+	if (n > cap + 1)
+		n = cap + 1;
 	while (n < need)
 		n = n > cap / 2 ? cap + 1 : n * 2;
 	char *p = realloc(b->data, n);
@@ -57,7 +60,7 @@ buf_reserve(struct buf *b, size_t extra)
 }
 
 bool
-buf_append(struct buf *b, const void *data, size_t len)
+buf_append_slow(struct buf *b, const void *data, size_t len)
 {
 	if (!buf_reserve(b, len))
 		return false;
@@ -74,11 +77,6 @@ buf_append_str(struct buf *b, const char *s)
 	return buf_append(b, s, strlen(s));
 }
 
-bool
-buf_append_char(struct buf *b, char c)
-{
-	return buf_append(b, &c, 1);
-}
 
 bool
 buf_printf(struct buf *b, const char *fmt, ...)

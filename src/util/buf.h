@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define BUF_DEFAULT_CAP ((size_t) 1 << 30) /* 1 GiB */
 
@@ -26,9 +27,32 @@ void buf_init(struct buf *b);
 void buf_free(struct buf *b);
 void buf_reset(struct buf *b);
 bool buf_reserve(struct buf *b, size_t extra);
-bool buf_append(struct buf *b, const void *data, size_t len);
+bool buf_append_slow(struct buf *b, const void *data, size_t len);
 bool buf_append_str(struct buf *b, const char *s);
-bool buf_append_char(struct buf *b, char c);
+
+/*
+ * buf_append and buf_append_char are inline: they run for every value of every row, and
+ * most appends fit in what is already allocated (never more than cap + 1 bytes, so the
+ * fast path needs no cap check of its own).
+ */
+static inline bool
+buf_append(struct buf *b, const void *data, size_t len)
+{
+	if (b->data != NULL && !b->failed && b->alloc - b->len > len) {
+		if (len > 0)
+			memcpy(b->data + b->len, data, len);
+		b->len += len;
+		b->data[b->len] = '\0';
+		return true;
+	}
+	return buf_append_slow(b, data, len);
+}
+
+static inline bool
+buf_append_char(struct buf *b, char c)
+{
+	return buf_append(b, &c, 1);
+}
 bool buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* buf_cstr returns a NUL-terminated view (borrowed; valid until the next append). */
 const char *buf_cstr(struct buf *b);

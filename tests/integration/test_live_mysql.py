@@ -5,6 +5,7 @@ and the recovery lab: a replica broken while writes go on, brought back with
 The replicator is MariaDB's own binlog replication between the two private servers of
 ci/servers. Replication lag is made certain, not lucky, with STOP SLAVE SQL_THREAD.
 """
+import json
 import os
 import random
 import re
@@ -14,6 +15,7 @@ import time
 
 import harness
 import mariadb
+from test_recover import aws_validate
 from mariadb import q
 
 ROWS = 120_000
@@ -199,6 +201,20 @@ class RecoveryLab(harness.CrosscheckTest):
             r = self.audit("--recheck-delay", "0", "--recheck-attempts", "1")
             self.assertEqual(r.rc, 1, r)
             run = self.cc("runs", "--json").json()[0]["run"]
+
+            # DMS tasks from the same verified MariaDB checkpoint (binlog file:pos) pass the
+            # AWS CLI's offline validation
+            dms = os.path.join(self.dir, "dms")
+            arns = ["--source-endpoint-arn", "arn:aws:dms:us-east-1:123456789012:endpoint:SRC",
+                    "--target-endpoint-arn", "arn:aws:dms:us-east-1:123456789012:endpoint:TGT",
+                    "--replication-instance-arn", "arn:aws:dms:us-east-1:123456789012:rep:INST"]
+            r = self.cc("recover", "--run", run, "--format", "dms", "--out", dms, *arns)
+            self.assertEqual(r.rc, 0, r)
+            with open(os.path.join(dms, "replacement-task.json")) as f:
+                task = json.load(f)
+            self.assertRegex(task["CdcStartPosition"], r"^binlog\.\d+:\d+$")
+            for name in ("backfill-task.json", "replacement-task.json"):
+                aws_validate(self, os.path.join(dms, name))
 
             out = os.path.join(self.dir, "recovery")
             r = self.cc("recover", "--run", run, "--format", "mysql-replica", "--out", out)

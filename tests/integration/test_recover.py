@@ -43,6 +43,21 @@ UPDATE rc_comp SET v = 'drift' WHERE a = 'x' AND b = 3;
 """
 
 
+def aws_validate(test, path):
+    """aws_validate runs the real AWS CLI on a task file against an unreachable endpoint:
+    it must get as far as connecting, i.e. its offline validation accepted the input."""
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="secret",
+               AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null",
+               AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+    p = subprocess.run([AWS, "dms", "create-replication-task", "--cli-input-json", "file://" + path,
+                        "--endpoint-url", "http://127.0.0.1:9", "--cli-connect-timeout", "2"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    test.assertNotEqual(p.returncode, 0)
+    test.assertNotIn("Parameter validation failed", p.stderr)
+    test.assertNotIn("Missing required parameter", p.stderr)
+    test.assertIn("Could not connect to the endpoint URL", p.stderr, p.stderr)
+
+
 class Recover(harness.CrosscheckTest):
     @classmethod
     def setUpClass(cls):
@@ -94,16 +109,7 @@ class Recover(harness.CrosscheckTest):
         return os.path.join(self.dir, name)
 
     def aws_validate(self, path):
-        env = dict(os.environ, AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="secret",
-                   AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null",
-                   AWS_SHARED_CREDENTIALS_FILE="/dev/null")
-        p = subprocess.run([AWS, "dms", "create-replication-task", "--cli-input-json", "file://" + path,
-                            "--endpoint-url", "http://127.0.0.1:9", "--cli-connect-timeout", "2"],
-                           capture_output=True, text=True, env=env, timeout=120)
-        self.assertNotEqual(p.returncode, 0)
-        self.assertNotIn("Parameter validation failed", p.stderr)
-        self.assertNotIn("Missing required parameter", p.stderr)
-        self.assertIn("Could not connect to the endpoint URL", p.stderr, p.stderr)
+        aws_validate(self, path)
 
     def test_dms_task_files_pass_the_aws_cli(self):
         r = self.cc("recover", "--run", self.run_id, "--format", "dms", "--out", self.out("dms"), *ARNS)
