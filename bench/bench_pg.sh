@@ -7,7 +7,8 @@
 #   audit      = wall time of `crosscheck audit` of the same pair (release build), with
 #                peak RSS from GNU time
 #
-# Prints one Markdown table row; bench/run.sh collects rows into BENCHMARKS.md.
+# Prints one Markdown table row: rows, read limit (sequential, concurrent), audit, the two
+# ratios, peak RSS, differences found (0.1% deleted + 0.1% changed are planted), load.
 set -euo pipefail
 ROWS=${1:-1000000}
 cd "$(dirname "$0")/.."
@@ -51,9 +52,15 @@ fi
 
 now() { date +%s.%N; }
 
-# warm the caches once, then measure the read limit: both sides at once
+# warm the caches once, then measure the read limit two ways: both tables one after the
+# other (the time to read both tables), and both at once (as the audit reads them)
 psql "$SRC" -qAt -c "COPY $TABLE TO STDOUT (FORMAT binary)" >/dev/null
 psql "$TGT" -qAt -c "COPY $TABLE TO STDOUT (FORMAT binary)" >/dev/null
+t0=$(now)
+psql "$SRC" -qAt -c "COPY $TABLE TO STDOUT (FORMAT binary)" >/dev/null
+psql "$TGT" -qAt -c "COPY $TABLE TO STDOUT (FORMAT binary)" >/dev/null
+t1=$(now)
+seq_limit=$(echo "$t1 - $t0" | bc -l)
 t0=$(now)
 psql "$SRC" -qAt -c "COPY $TABLE TO STDOUT (FORMAT binary)" >/dev/null &
 psql "$TGT" -qAt -c "COPY $TABLE TO STDOUT (FORMAT binary)" >/dev/null &
@@ -71,6 +78,9 @@ audit=$(echo "$t1 - $t0" | bc -l)
 rss_kb=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$STORE.time")
 diffs=$("$BUILD/crosscheck" failures --store "$STORE" --state confirmed --json | grep -o '"kind"' | wc -l)
 ratio=$(echo "$audit / $limit" | bc -l)
-printf '| PostgreSQL → PostgreSQL | %s | %.2f s | %.2f s | **%.2f×** | %.1f MB | %s |\n' \
-	"$ROWS" "$limit" "$audit" "$ratio" "$(echo "$rss_kb / 1024" | bc -l)" "$diffs"
+seq_ratio=$(echo "$audit / $seq_limit" | bc -l)
+load=$(cut -d' ' -f1 /proc/loadavg)
+printf '| PostgreSQL → PostgreSQL | %s | %.2f s | %.2f s | %.2f s | %.2f× | %.2f× | %.1f MB | %s | %s |\n' \
+	"$ROWS" "$seq_limit" "$limit" "$audit" "$seq_ratio" "$ratio" \
+	"$(echo "$rss_kb / 1024" | bc -l)" "$diffs" "$load"
 rm -rf "$(dirname "$STORE")"
