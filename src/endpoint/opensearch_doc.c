@@ -156,6 +156,16 @@ done:
 
 /* --- rows ----------------------------------------------------------------------------------- */
 
+/* slot_of returns the slot named name (the first), or -1. */
+static int
+slot_of(const struct os_reader *rd, const char *name, size_t len)
+{
+	for (int s = 0; s < rd->nslots; s++)
+		if (rd->slot_name[s] && rd->slot_len[s] == len && memcmp(rd->slot_name[s], name, len) == 0)
+			return s;
+	return -1;
+}
+
 void
 os_reader_init(struct os_reader *rd, const struct scan_request *r, const struct os_key *keys,
 	       int nkeys)
@@ -169,19 +179,38 @@ os_reader_init(struct os_reader *rd, const struct scan_request *r, const struct 
 	rd->offsets = xcalloc((size_t) r->ncols + 1, sizeof(size_t));
 	rd->nkeys = nkeys;
 	rd->keys = keys;
+	int maxslots = r->ncols + nkeys;
+	rd->slot_name = xcalloc((size_t) maxslots + 1, sizeof(char *));
+	rd->slot_len = xcalloc((size_t) maxslots + 1, sizeof(size_t));
+	rd->key_slot = xcalloc((size_t) nkeys + 1, sizeof(int));
+	rd->found = xcalloc((size_t) maxslots + 1, sizeof(*rd->found));
 	for (int i = 0; i < r->ncols; i++) {
 		const struct column_desc *c = &r->table->cols[r->cols[i]];
 		rd->fields[i] = strcmp(c->engine_type, "_id") == 0 ? NULL : c->name;
 		rd->binary[i] = c->type == CANON_BINARY;
+		rd->slot_name[i] = rd->fields[i];
+		rd->slot_len[i] = rd->fields[i] ? strlen(rd->fields[i]) : 0;
 	}
+	rd->nslots = r->ncols;
 	for (int k = 0; k < nkeys; k++) {
 		rd->key_col[k] = -1;
 		for (int i = 0; i < r->ncols; i++)
 			if (r->cols[i] == r->key[k])
 				rd->key_col[k] = i;
+		rd->key_slot[k] = -1;
+		if (keys[k].kind == OS_KIND_ID)
+			continue; /* never read from _source */
+		rd->key_slot[k] = slot_of(rd, keys[k].name, strlen(keys[k].name));
+		if (rd->key_slot[k] < 0) {
+			rd->key_slot[k] = rd->nslots;
+			rd->slot_name[rd->nslots] = keys[k].name;
+			rd->slot_len[rd->nslots++] = strlen(keys[k].name);
+		}
 	}
 	buf_init(&rd->scratch);
 	rd->scratch.cap = 256u << 20;
+	buf_init(&rd->tmp);
+	rd->tmp.cap = 256u << 20;
 }
 
 void
@@ -192,7 +221,15 @@ os_reader_free(struct os_reader *rd)
 	free(rd->key_col);
 	free(rd->vals);
 	free(rd->offsets);
+	free(rd->slot_name);
+	free(rd->slot_len);
+	free(rd->key_slot);
+	free(rd->found);
+	for (size_t i = 0; i < rd->nmap; i++)
+		free(rd->map[i].name);
+	free(rd->map);
 	buf_free(&rd->scratch);
+	buf_free(&rd->tmp);
 	memset(rd, 0, sizeof(*rd));
 }
 
@@ -236,45 +273,76 @@ base64_decode(const char *in, size_t len, struct buf *out)
 	return !out->failed;
 }
 
-/* value_of fills one value from a _source node; scratch holds what is not in the tree. */
+/*
+ * value_of fills one value from a _source member's span; scratch holds what is not in
+ * the body (decoded strings, base64 bytes, JSON re-spaced). Numbers are their own text:
+ * nothing is ever converted, so nothing can be clamped or rounded.
+ */
 static bool
-value_of(struct os_reader *rd, struct os_page *p, int i, json_object *node, struct buf *err)
+value_of(struct os_reader *rd, int i, const struct os_span *node, struct buf *err)
 {
 	struct value *v = &rd->vals[i];
 	rd->offsets[i] = (size_t) -1;
 	v->null = false;
 	size_t start = rd->scratch.len;
-	switch (json_object_get_type(node)) {
-	case json_type_null:
+	switch ((enum os_jtype) node->type) {
+	case OS_J_NONE:
+	case OS_J_NULL:
 		v->null = true;
 		v->data = "";
 		v->len = 0;
 		return true;
-	case json_type_boolean:
-		v->data = json_object_get_boolean(node) ? "true" : "false";
+	case OS_J_TRUE:
+	case OS_J_FALSE:
+		v->data = node->type == OS_J_TRUE ? "true" : "false";
 		v->len = strlen(v->data);
 		return true;
-	case json_type_string:
-		v->data = json_object_get_string(node);
-		v->len = (size_t) json_object_get_string_len(node);
-		if (rd->binary[i]) {
-			if (!base64_decode(v->data, v->len, &rd->scratch)) {
-				/* not base64: the text itself, so it is reported, never matched */
-				rd->scratch.len = start;
-				return true;
-			}
-			break;
+	case OS_J_NUMBER:
+		if (node->len == 2 && node->p[0] == '-' && node->p[1] == '0') {
+			v->data = "0"; /* the integer -0 is 0, as json-c read it */
+			v->len = 1;
+		} else {
+			v->data = node->p;
+			v->len = node->len;
 		}
 		return true;
-	case json_type_int:
-	case json_type_double:
-		if (!os_number_append(p, node, &rd->scratch, err))
-			return false;
+	case OS_J_STRING:
+		if (rd->binary[i]) {
+			const char *text = node->p;
+			size_t len = node->len;
+			if (node->esc) {
+				buf_reset(&rd->tmp);
+				os_span_decode(node, &rd->tmp);
+				text = rd->tmp.data ? rd->tmp.data : "";
+				len = rd->tmp.len;
+			}
+			if (base64_decode(text, len, &rd->scratch))
+				break;
+			/* not base64: the text itself, so it is reported, never matched */
+			rd->scratch.len = start;
+			if (!node->esc) {
+				v->data = node->p;
+				v->len = node->len;
+				return true;
+			}
+			buf_append(&rd->scratch, text, len);
+			break;
+		}
+		if (!node->esc) {
+			v->data = node->p;
+			v->len = node->len;
+			return true;
+		}
+		os_span_decode(node, &rd->scratch);
 		break;
-	case json_type_object:
-	case json_type_array:
-		if (!os_json_write(p, node, &rd->scratch, err))
-			return false;
+	case OS_J_OBJECT:
+	case OS_J_ARRAY:
+		if (!node->esc) {
+			v->data = node->p; /* compact already: the body's own text */
+			v->len = node->len;
+			return true;
+		}
+		os_span_compact(node, &rd->scratch);
 		break;
 	}
 	if (rd->scratch.failed) {
@@ -288,20 +356,23 @@ value_of(struct os_reader *rd, struct os_page *p, int i, json_object *node, stru
 
 /* same_key: does a _source key value name the same key as the _id text? */
 static bool
-same_key(struct os_page *p, json_object *node, const char *id, size_t idlen)
+same_key(struct os_reader *rd, const struct os_span *node, const char *id, size_t idlen)
 {
-	if (json_object_is_type(node, json_type_string))
-		return (size_t) json_object_get_string_len(node) == idlen &&
-		       memcmp(json_object_get_string(node), id, idlen) == 0;
-	if (!json_object_is_type(node, json_type_int) && !json_object_is_type(node, json_type_double))
+	if (node->type == OS_J_STRING) {
+		if (!node->esc)
+			return node->len == idlen && memcmp(node->p, id, idlen) == 0;
+		buf_reset(&rd->tmp);
+		return os_span_decode(node, &rd->tmp) && rd->tmp.len == idlen &&
+		       memcmp(rd->tmp.data ? rd->tmp.data : "", id, idlen) == 0;
+	}
+	if (node->type != OS_J_NUMBER)
 		return false;
-	struct buf a, b, c, err;
-	buf_init(&a), buf_init(&b), buf_init(&c), buf_init(&err);
-	bool same = os_number_append(p, node, &a, &err) &&
-		    canon_normalize_number(a.data ? a.data : "", a.len, &b) &&
+	struct buf b, c;
+	buf_init(&b), buf_init(&c);
+	bool same = canon_normalize_number(node->p, node->len, &b) &&
 		    canon_normalize_number(id, idlen, &c) && b.len == c.len &&
 		    memcmp(buf_cstr(&b), buf_cstr(&c), b.len) == 0;
-	buf_free(&a), buf_free(&b), buf_free(&c), buf_free(&err);
+	buf_free(&b), buf_free(&c);
 	return same;
 }
 
@@ -312,31 +383,32 @@ same_key(struct os_page *p, json_object *node, const char *id, size_t idlen)
  * _id that disagrees with the _source field the read is ordered by.
  */
 static bool
-check_keys(struct os_reader *rd, struct os_page *p, json_object *hit, json_object *src,
-	   const char *id, size_t idlen, struct buf *err)
+check_keys(struct os_reader *rd, const struct os_hit *hit, const char *id, size_t idlen,
+	   struct buf *err)
 {
-	json_object *sort = member(hit, "sort");
+	/* "sort": null reads as no sort, as json-c gave it */
+	const struct os_span *sort =
+		hit->sort.type != OS_J_NONE && hit->sort.type != OS_J_NULL ? &hit->sort : NULL;
 	for (int k = 0; k < rd->nkeys; k++) {
 		const struct os_key *key = &rd->keys[k];
 		if (key->kind == OS_KIND_ID)
 			continue;
-		json_object *node = member(src, key->name);
-		if (node == NULL || json_object_is_type(node, json_type_null)) {
+		const struct os_span *node = rd->found[rd->key_slot[k]];
+		if (node == NULL || node->type == OS_J_NULL) {
 			buf_printf(err, "document _id %.*s has no value for the key field %s", (int) idlen,
 				   id, key->name);
 			return false;
 		}
-		json_object *sv = sort && json_object_is_type(sort, json_type_array)
-					  ? json_object_array_get_idx(sort, (size_t) k)
-					  : NULL;
-		if (sort && (sv == NULL || json_object_is_type(sv, json_type_null))) {
+		struct os_span sv;
+		bool have = sort && os_span_item(sort, (size_t) k, &sv);
+		if (sort && (!have || sv.type == OS_J_NULL)) {
 			buf_printf(err,
 				   "document _id %.*s: the key field %s has no sortable value in %s "
 				   "(longer than the keyword's ignore_above?)",
 				   (int) idlen, id, key->name, key->sort_field);
 			return false;
 		}
-		if (key->from_id && !same_key(p, node, id, idlen)) {
+		if (key->from_id && !same_key(rd, node, id, idlen)) {
 			buf_printf(err,
 				   "document _id %.*s holds another key in its field %s: with "
 				   "id_mode=value the _id must be the key",
@@ -347,23 +419,63 @@ check_keys(struct os_reader *rd, struct os_page *p, json_object *hit, json_objec
 	return true;
 }
 
-bool
-os_reader_row(struct os_reader *rd, struct os_page *p, json_object *hit, struct buf *err)
+/*
+ * find_fields points rd->found at the hit's _source members that are read. Documents
+ * of one index mostly list their members in the same order, so the slot of member j is
+ * remembered with its name: one comparison per member instead of a lookup by name.
+ */
+static void
+find_fields(struct os_reader *rd, const struct os_page *p, const struct os_hit *hit)
 {
-	size_t idlen = 0;
-	const char *id = os_hit_id(hit, &idlen);
-	json_object *src = member(hit, "_source");
-	if (id == NULL) {
+	memset(rd->found, 0, (size_t) rd->nslots * sizeof(*rd->found));
+	for (size_t j = 0; j < hit->nfields; j++) {
+		const struct os_field *f = &p->fields[hit->field0 + j];
+		const char *name = f->name.p;
+		size_t len = f->name.len;
+		int slot;
+		if (f->name.esc) {
+			buf_reset(&rd->tmp);
+			os_span_decode(&f->name, &rd->tmp);
+			slot = slot_of(rd, rd->tmp.data ? rd->tmp.data : "", rd->tmp.len);
+		} else if (j < rd->nmap && rd->map[j].len == len &&
+			   memcmp(rd->map[j].name, name, len) == 0) {
+			slot = rd->map[j].slot;
+		} else {
+			slot = slot_of(rd, name, len);
+			if (j >= rd->nmap) {
+				rd->map = xrealloc(rd->map, (j + 1) * sizeof(*rd->map));
+				for (size_t m = rd->nmap; m <= j; m++)
+					memset(&rd->map[m], 0, sizeof(rd->map[m]));
+				rd->nmap = j + 1;
+			}
+			free(rd->map[j].name);
+			rd->map[j].name = xstrndup(name, len);
+			rd->map[j].len = len;
+			rd->map[j].slot = slot;
+		}
+		if (slot >= 0)
+			rd->found[slot] = &f->value; /* the last of duplicates wins, as in json-c */
+	}
+}
+
+bool
+os_reader_row(struct os_reader *rd, struct os_page *p, json_object *hitobj, struct buf *err)
+{
+	const struct os_hit *hit = os_hit_of(hitobj);
+	if (hit == NULL || hit->id.type != OS_J_STRING) {
 		buf_append_str(err, "search hit without an _id");
 		return false;
 	}
-	if (src == NULL || !json_object_is_type(src, json_type_object)) {
+	const char *id = hit->id_text;
+	size_t idlen = hit->id_len;
+	if (hit->source.type != OS_J_OBJECT) {
 		buf_printf(err, "document _id %.*s came without its _source (is _source disabled "
 				"in the index mapping?)",
 			   (int) idlen, id);
 		return false;
 	}
-	if (!check_keys(rd, p, hit, src, id, idlen, err))
+	find_fields(rd, p, hit);
+	if (!check_keys(rd, hit, id, idlen, err))
 		return false;
 	buf_reset(&rd->scratch);
 	for (int i = 0; i < rd->ncols; i++) {
@@ -377,15 +489,15 @@ os_reader_row(struct os_reader *rd, struct os_page *p, json_object *hit, struct 
 			rd->vals[i].null = false;
 			continue;
 		}
-		json_object *node = NULL;
-		if (!json_object_object_get_ex(src, rd->fields[i], &node)) {
+		const struct os_span *node = rd->found[i];
+		if (node == NULL) {
 			rd->offsets[i] = (size_t) -1;
 			rd->vals[i].data = "";
 			rd->vals[i].len = 0;
 			rd->vals[i].null = true; /* an absent field equals NULL */
 			continue;
 		}
-		if (!value_of(rd, p, i, node, err))
+		if (!value_of(rd, i, node, err))
 			return false;
 	}
 	/* scratch may have moved while growing: point at it only now */

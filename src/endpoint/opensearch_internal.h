@@ -29,6 +29,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "endpoint/endpoint.h"
 #include "util/buf.h"
@@ -201,28 +202,84 @@ bool os_key_json(enum canon_type t, const char *v, size_t len, enum os_kind kind
 
 /* Number tokens of a body matched to json-c nodes, built only when a clamp was seen. */
 struct os_numtab;
+void os_numtab_free(struct os_numtab *t);
 
-/* A parsed _search response; hits point into root. */
-struct os_page {
-	json_object *root;	  /* owned */
-	const char *body;	  /* borrowed raw text, for exact numbers */
-	size_t len;
-	json_object *hits;	  /* hits.hits, borrowed */
-	size_t nhits;
-	const char *pit_id;	  /* borrowed, or NULL */
-	struct os_numtab *numtab; /* owned, lazily built */
+/* --- search pages scanned in place (opensearch_scan.c) --- */
+
+enum os_jtype {
+	OS_J_NONE = 0, /* absent */
+	OS_J_NULL,
+	OS_J_FALSE,
+	OS_J_TRUE,
+	OS_J_NUMBER,
+	OS_J_STRING,
+	OS_J_OBJECT,
+	OS_J_ARRAY,
+};
+
+/* Where one JSON value lies in a response body. */
+struct os_span {
+	const char *p;	/* strings: the text between the quotes; else the whole value */
+	uint32_t len;
+	uint8_t type;	/* enum os_jtype */
+	bool esc;	/* strings: holds escapes; objects, arrays: holds white space */
+};
+
+/* One top-level _source member of a hit. */
+struct os_field {
+	struct os_span name, value;
+};
+
+/* One hit of a page: spans into the body, its _source members in page->fields. */
+struct os_hit {
+	struct os_span id, source, sort;
+	const char *id_text;	/* the decoded _id, NUL-terminated (page arena), when a string */
+	size_t id_len;
+	size_t field0, nfields;
 };
 
 /*
- * os_page_parse parses a _search response and refuses what is not a complete answer:
+ * A _search response. Scanned pages (os_page_parse) have no json-c tree: hits is a
+ * json-c array of handles, one per hit, each carrying its struct os_hit (os_hit_of),
+ * so callers keep taking hits with json_object_array_get_idx. root is only set by
+ * callers that parse a body with json-c themselves (os_json_write's exact numbers).
+ */
+struct os_page {
+	json_object *root;	  /* owned, or NULL */
+	const char *body;	  /* borrowed raw text: every span points into it */
+	size_t len;
+	json_object *hits;	  /* owned: the handles of hitv */
+	size_t nhits;
+	const char *pit_id;	  /* in arena, or NULL */
+	struct os_numtab *numtab; /* owned, lazily built */
+	struct os_hit *hitv;	  /* owned */
+	size_t ahits;
+	struct os_field *fields;  /* owned: every hit's _source members */
+	size_t nfields, afields;
+	struct buf arena;	  /* decoded _ids with escapes, the PIT id */
+};
+
+/*
+ * os_page_parse scans a _search response and refuses what is not a complete answer:
  * garbage or truncated JSON, timed_out:true, _shards.failed > 0 (partial results are an
  * error, never "no documents"), a missing hits.hits. On failure it writes the reason to
- * err and returns false (p is then empty).
+ * err and returns false (p is then empty). The body must outlive the page.
  */
 bool os_page_parse(struct os_page *p, const char *body, size_t len, struct buf *err);
 void os_page_free(struct os_page *p);
 /* os_page_last_sort appends the JSON text of the last hit's sort values. */
 bool os_page_last_sort(struct os_page *p, struct buf *out, struct buf *err);
+/* os_page_check applies os_page_parse's refusals to a json-c tree (opensearch_json.c):
+ * the judge of every page that is not plainly complete, for the same error texts. */
+bool os_page_check(json_object *root, struct buf *err);
+/* os_hit_of returns the scanned hit behind a handle of page->hits, or NULL. */
+const struct os_hit *os_hit_of(json_object *hit);
+/* os_span_decode appends a string's decoded text (UTF-8; lone surrogates as U+FFFD). */
+bool os_span_decode(const struct os_span *s, struct buf *out);
+/* os_span_compact appends a value as JSON text without white space between tokens. */
+bool os_span_compact(const struct os_span *s, struct buf *out);
+/* os_span_item finds item k of an array span; false when there is none. */
+bool os_span_item(const struct os_span *arr, size_t k, struct os_span *item);
 
 /* os_count_parse reads {"count":N,"_shards":{...}}, refusing shard failures. */
 bool os_count_parse(const char *body, size_t len, int64_t *count, struct buf *err);
@@ -242,6 +299,13 @@ bool os_root_parse(const char *body, size_t len, struct buf *version, struct buf
 bool os_mapping_parse(const char *body, size_t len, const char *index, enum os_id_mode mode,
 		      struct table_desc *out, struct buf *err);
 
+/* A _source member name seen before at one position of a document, and its slot. */
+struct os_fieldmap {
+	char *name;		/* owned copy */
+	size_t len;
+	int slot;		/* -1: not read */
+};
+
 /* Turns hits into row values for one scan request. */
 struct os_reader {
 	int ncols;
@@ -253,6 +317,16 @@ struct os_reader {
 	struct value *vals;
 	size_t *offsets;	/* scratch offsets, (size_t) -1 when not in scratch */
 	struct buf scratch;
+	/* _source members to find: slots 0..ncols-1 are the columns, then key fields
+	 * that are not delivered */
+	int nslots;
+	const char **slot_name;	/* borrowed; NULL: never in _source */
+	size_t *slot_len;
+	int *key_slot;		/* per key: its slot, or -1 */
+	const struct os_span **found; /* per slot, for the current hit */
+	struct os_fieldmap *map; /* per member position: the last name seen there */
+	size_t nmap;
+	struct buf tmp;		/* decoded names, key texts */
 };
 
 void os_reader_init(struct os_reader *rd, const struct scan_request *r, const struct os_key *keys,
@@ -261,9 +335,9 @@ void os_reader_free(struct os_reader *rd);
 /*
  * os_reader_row fills rd->vals from one hit: absent fields and JSON null are NULL,
  * strings as they are, numbers as their exact JSON text, booleans "true"/"false",
- * objects and arrays as JSON text. Values are valid until the page is freed or the
- * next row. False (reason in err) on a hit without _source or _id, a number that cannot
- * be read exactly, or an _id that disagrees with its key field.
+ * objects and arrays as JSON text (canonicalized by core). Values are valid until the
+ * page is freed or the next row. False (reason in err) on a hit without _source or _id,
+ * or an _id that disagrees with its key field.
  */
 bool os_reader_row(struct os_reader *rd, struct os_page *p, json_object *hit, struct buf *err);
 

@@ -1,10 +1,12 @@
 /*
  * endpoint/opensearch_json.c: OpenSearch responses: strict JSON, exact numbers, search
- * pages, counts, points in time.
+ * counts, points in time, and the verdict on search pages that are not plainly complete.
  *
  * A _search page is accepted only when it is a complete answer: valid JSON to the last
  * byte, not timed out, no failed shard (a 200 with _shards.failed > 0 carries partial
- * hits, which would read as missing documents). Numbers keep their exact JSON text:
+ * hits, which would read as missing documents). Pages themselves are scanned without a
+ * tree (opensearch_scan.c); json-c judges the ones that are not plain (os_page_check)
+ * and reads every other answer. Numbers keep their exact JSON text:
  * json-c keeps the text of decimals such as 12345678901234567890.123, and integers
  * beyond 64 bits, which json-c clamps, are found again in the raw body. Version 1.x hits
  * carry "_type":"_doc", which is simply not read. Documents become rows in
@@ -225,8 +227,8 @@ numtab_build(struct os_page *p)
 	return t;
 }
 
-static void
-numtab_free(struct os_numtab *t)
+void
+os_numtab_free(struct os_numtab *t)
 {
 	if (t) {
 		free(t->items);
@@ -428,69 +430,27 @@ os_settings_window(const char *body, size_t len, int64_t *window, struct buf *er
 	return true;
 }
 
-/* --- search pages ------------------------------------------------------------------------- */
+/* --- search pages (scanned in opensearch_scan.c; judged here when not plain) --------------- */
 
 bool
-os_page_parse(struct os_page *p, const char *body, size_t len, struct buf *err)
+os_page_check(json_object *root, struct buf *err)
 {
-	memset(p, 0, sizeof(*p));
-	if (!os_json_parse(body, len, &p->root, err))
-		return false;
-	p->body = body;
-	p->len = len;
-	json_object *to = member(p->root, "timed_out");
-	json_object *te = member(p->root, "terminated_early");
-	json_object *hits = member(member(p->root, "hits"), "hits");
-	if (!json_object_is_type(p->root, json_type_object)) {
+	json_object *to = member(root, "timed_out");
+	json_object *te = member(root, "terminated_early");
+	json_object *hits = member(member(root, "hits"), "hits");
+	if (!json_object_is_type(root, json_type_object)) {
 		buf_append_str(err, "search response is not a JSON object");
 	} else if (to && json_object_get_boolean(to)) {
 		buf_append_str(err, "the search timed out on the server (timed_out: true): the "
 				    "answer is partial");
 	} else if (te && json_object_get_boolean(te)) {
 		buf_append_str(err, "the search terminated early: the answer is partial");
-	} else if (!shards_ok(p->root, err)) {
+	} else if (!shards_ok(root, err)) {
 		/* err says which shards */
 	} else if (hits == NULL || !json_object_is_type(hits, json_type_array)) {
 		buf_append_str(err, "search response without hits.hits");
 	} else {
-		p->hits = hits;
-		p->nhits = json_object_array_length(hits);
-		p->pit_id = member_str(p->root, "pit_id");
 		return true;
 	}
-	os_page_free(p);
 	return false;
-}
-
-void
-os_page_free(struct os_page *p)
-{
-	json_object_put(p->root);
-	numtab_free(p->numtab);
-	memset(p, 0, sizeof(*p));
-}
-
-bool
-os_page_last_sort(struct os_page *p, struct buf *out, struct buf *err)
-{
-	if (p->nhits == 0)
-		return false;
-	json_object *sort = member(json_object_array_get_idx(p->hits, p->nhits - 1), "sort");
-	if (sort == NULL || !json_object_is_type(sort, json_type_array)) {
-		buf_append_str(err, "search hit without sort values");
-		return false;
-	}
-	return os_json_write(p, sort, out, err);
-}
-
-const char *
-os_hit_id(json_object *hit, size_t *len)
-{
-	json_object *id = member(hit, "_id");
-	if (id == NULL || !json_object_is_type(id, json_type_string)) {
-		*len = 0;
-		return NULL;
-	}
-	*len = (size_t) json_object_get_string_len(id);
-	return json_object_get_string(id);
 }

@@ -2,7 +2,9 @@
  * tests/unit/test_opensearch.c: the OpenSearch endpoint without a server: URI and
  * environment, request bodies, and response parsing against bodies recorded in
  * ../shared/opensearch-wire.md (2.x and 1.x with "_type", errors 400/401/404/406/429,
- * shard failures, timed_out, garbage and truncation), numbers beyond double precision.
+ * shard failures, timed_out, garbage and truncation), numbers beyond double precision,
+ * and the search-page scanner (escapes, surrogates, nested values, duplicates, every
+ * truncation of a page).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -804,6 +806,293 @@ test_key_checks(void **state)
 	buf_free(&err);
 }
 
+/* --- the page scanner (opensearch_scan.c) ---------------------------------------------------- */
+
+/* A reader over every column of the DMS-style mapping, keyed by id. */
+struct scan_fixture {
+	struct table_desc t;
+	struct req rq;
+	struct os_key keys[1];
+	struct os_reader rd;
+	struct os_page p;
+	struct buf err;
+};
+
+static void
+scan_open(struct scan_fixture *f, const char *body, enum os_id_mode mode)
+{
+	describe(&f->t, mode);
+	buf_init(&f->err);
+	request(&f->rq, &f->t, "id", NULL);
+	const char *why;
+	assert_true(os_key_plan(&f->rq.r, mode, f->keys, &why));
+	os_reader_init(&f->rd, &f->rq.r, f->keys, 1);
+	if (!os_page_parse(&f->p, body, strlen(body), &f->err))
+		fail_msg("page: %s", buf_cstr(&f->err));
+}
+
+static void
+scan_close(struct scan_fixture *f)
+{
+	os_reader_free(&f->rd);
+	os_page_free(&f->p);
+	table_desc_free(&f->t);
+	buf_free(&f->err);
+}
+
+static bool
+scan_row(struct scan_fixture *f, size_t i)
+{
+	buf_reset(&f->err);
+	return os_reader_row(&f->rd, &f->p, json_object_array_get_idx(f->p.hits, i), &f->err);
+}
+
+static void
+expect_val(const struct value *v, const char *s, size_t n)
+{
+	assert_false(v->null);
+	if (v->len != n || memcmp(v->data, s, n) != 0)
+		fail_msg("expected \"%.*s\" (%zu bytes), got \"%.*s\" (%zu bytes)", (int) n, s, n,
+			 (int) v->len, v->data, v->len);
+}
+#define EXPECT(f, col, lit) expect_val(&(f)->rd.vals[col], lit, sizeof(lit) - 1)
+
+static void
+test_scan_strings(void **state)
+{
+	(void) state;
+	/* escapes, \uXXXX, surrogate pairs and lone halves (U+FFFD, as json-c), an escaped
+	 * member name and _id, base64 with an escape, and the same strings through json-c */
+	const char *body =
+		"{\"timed_out\":false,\"_shards\":{\"failed\":0},\"hits\":{\"hits\":["
+		"{\"_id\":\"x\\u002fy\\\"\",\"_source\":{\"id\":1,"
+		"\"code\":\"a\\\"b\\\\c\\/d\\n\\t\\b\\f\\r\\u00e9\\u0000z\","
+		"\"name\":\"\\ud83d\\ude00|\\ud800x|\\udc00|\\ud83d\\u0041|\\ud800\\ud800\\udc00\","
+		"\"\\u006bw\":\"caf\xc3\xa9\",\"blob\":\"aGVs\\u0062G8=\",\"placed\":\"\"},"
+		"\"sort\":[1,\"x/y\"]}]}}";
+	struct scan_fixture f;
+	scan_open(&f, body, OS_ID_FIELD);
+	assert_int_equal(f.p.nhits, 1);
+	size_t n;
+	assert_string_equal(os_hit_id(json_object_array_get_idx(f.p.hits, 0), &n), "x/y\"");
+	assert_int_equal(n, 4);
+	assert_true(scan_row(&f, 0));
+	EXPECT(&f, 0, "1");
+	EXPECT(&f, 1, "a\"b\\c/d\n\t\b\f\r\xc3\xa9\0z");
+	EXPECT(&f, 2, "\xf0\x9f\x98\x80|\xef\xbf\xbdx|\xef\xbf\xbd|\xef\xbf\xbd" "A|"
+		      "\xef\xbf\xbd\xf0\x90\x80\x80");
+	EXPECT(&f, 3, "caf\xc3\xa9"); /* found by its decoded name */
+	EXPECT(&f, 7, "");	       /* an empty string is not NULL */
+	EXPECT(&f, 11, "hello");
+	/* json-c decodes every string the same way */
+	const char *strs[] = {"\"a\\\"b\\\\c\\/d\\n\\t\\b\\f\\r\\u00e9\\u0000z\"",
+			      "\"\\ud83d\\ude00|\\ud800x|\\udc00|\\ud83d\\u0041|\\ud800\\ud800\\udc00\"",
+			      "\"\\uD83D\\uDE00\\u00FF\\u0041\""};
+	for (size_t i = 0; i < sizeof(strs) / sizeof(*strs); i++) {
+		json_object *o = json_tokener_parse(strs[i]);
+		assert_non_null(o);
+		struct os_span sp = {strs[i] + 1, (uint32_t) (strlen(strs[i]) - 2), OS_J_STRING, true};
+		struct buf b;
+		buf_init(&b);
+		assert_true(os_span_decode(&sp, &b));
+		assert_int_equal(b.len, (size_t) json_object_get_string_len(o));
+		assert_memory_equal(b.data, json_object_get_string(o), b.len);
+		buf_free(&b);
+		json_object_put(o);
+	}
+	scan_close(&f);
+}
+
+static void
+test_scan_values(void **state)
+{
+	(void) state;
+	/* numbers keep their text (beyond 64 bits, beyond double precision, exponents);
+	 * nested values are JSON text, white space between tokens removed; null is NULL */
+	const char *body =
+		"{ \"hits\" : { \"hits\" : [ { \"_id\" : \"a\" , \"_source\" : {\n"
+		"  \"id\" : 123456789012345678901234567890123,\n"
+		"  \"amount\" : -98765432109876543210.5e-3, \"price\" : 12345678901234567890.123456789012,\n"
+		"  \"big\" : -0, \"kw\" : null, \"active\" : false, \"placed\" : 1E+2,\n"
+		"  \"doc\" : { \"g\" : [ 1 , -0 , -0.0 , \"a \\\" b\" , { } , [ ] , true , null ] },\n"
+		"  \"items\" : [{\"n\":-123456789012345678901234567890}] } ,\n"
+		"  \"sort\" : [ -0 , \"a\\\"b\" , 1.50 ] } ] } }";
+	struct scan_fixture f;
+	scan_open(&f, body, OS_ID_FIELD);
+	assert_true(scan_row(&f, 0));
+	EXPECT(&f, 0, "123456789012345678901234567890123");
+	EXPECT(&f, 4, "-98765432109876543210.5e-3");
+	EXPECT(&f, 5, "12345678901234567890.123456789012");
+	EXPECT(&f, 6, "0"); /* the integer -0, as json-c read it */
+	assert_true(f.rd.vals[3].null);
+	EXPECT(&f, 7, "1E+2");
+	EXPECT(&f, 8, "false");
+	EXPECT(&f, 9, "{\"g\":[1,0,-0.0,\"a \\\" b\",{},[],true,null]}");
+	EXPECT(&f, 10, "[{\"n\":-123456789012345678901234567890}]"); /* the body's own text */
+	assert_true(f.rd.vals[1].null && f.rd.vals[2].null && f.rd.vals[11].null);
+	struct buf sort;
+	buf_init(&sort);
+	assert_true(os_page_last_sort(&f.p, &sort, &f.err));
+	assert_string_equal(buf_cstr(&sort), "[0,\"a\\\"b\",1.50]");
+	buf_free(&sort);
+	scan_close(&f);
+}
+
+static void
+test_scan_members(void **state)
+{
+	(void) state;
+	/* members in another order each document, unknown members, duplicates (the last
+	 * wins, as in json-c), duplicate _source and _id, and a PIT id with an escape */
+	const char *body =
+		"{\"pit_id\":\"p\\u0031\",\"hits\":{\"hits\":["
+		"{\"_id\":\"a\",\"_source\":{\"id\":1,\"code\":\"x\",\"zz\":{\"id\":9}},\"sort\":[1]},"
+		"{\"_id\":\"b\",\"_source\":{\"code\":\"y\",\"id\":2,\"code\":\"y2\"},\"sort\":[2]},"
+		"{\"_id\":\"c\",\"_source\":{\"id\":0},\"_source\":{\"zz\":1,\"id\":3},\"_id\":\"c2\"},"
+		"{\"_id\":\"d\",\"_source\":{\"id\":4,\"code\":\"w\",\"zz\":[]}}]}}";
+	struct scan_fixture f;
+	scan_open(&f, body, OS_ID_FIELD);
+	assert_string_equal(f.p.pit_id, "p1");
+	assert_int_equal(f.p.nhits, 4);
+	assert_true(scan_row(&f, 0));
+	EXPECT(&f, 0, "1");
+	EXPECT(&f, 1, "x");
+	assert_true(scan_row(&f, 1));
+	EXPECT(&f, 0, "2");
+	EXPECT(&f, 1, "y2");
+	assert_true(scan_row(&f, 2));
+	EXPECT(&f, 0, "3");
+	assert_true(f.rd.vals[1].null);
+	size_t n;
+	assert_string_equal(os_hit_id(json_object_array_get_idx(f.p.hits, 2), &n), "c2");
+	assert_true(scan_row(&f, 3));
+	EXPECT(&f, 0, "4");
+	EXPECT(&f, 1, "w");
+	/* a second page with the reader's remembered member order */
+	os_page_free(&f.p);
+	const char *body2 = "{\"hits\":{\"hits\":[{\"_id\":\"e\",\"_source\":{\"idx\":5,\"id\":6,"
+			    "\"cod\":\"v\"}},{\"_id\":\"f\",\"_source\":{\"id\":7}}]}}";
+	assert_true(os_page_parse(&f.p, body2, strlen(body2), &f.err));
+	assert_true(scan_row(&f, 0));
+	EXPECT(&f, 0, "6");
+	assert_true(f.rd.vals[1].null);
+	assert_true(scan_row(&f, 1));
+	EXPECT(&f, 0, "7");
+	/* no sort on the last hit */
+	struct buf sort;
+	buf_init(&sort);
+	assert_false(os_page_last_sort(&f.p, &sort, &f.err));
+	assert_non_null(strstr(buf_cstr(&f.err), "without sort values"));
+	buf_free(&sort);
+	scan_close(&f);
+}
+
+static void
+test_scan_bad_bodies(void **state)
+{
+	(void) state;
+	/* every truncation of a page is refused, never read as fewer documents */
+	size_t len = strlen(page_1x);
+	for (size_t i = 1; i < len; i++) {
+		struct os_page p;
+		struct buf err;
+		buf_init(&err);
+		if (os_page_parse(&p, page_1x, i, &err))
+			fail_msg("a page cut at byte %zu was accepted", i);
+		assert_true(err.len > 0);
+		assert_null(p.hits);
+		buf_free(&err);
+	}
+	expect_page_error("{\"hits\":{\"hits\":[{\"_id\":\"a\",}]}}", "malformed JSON");
+	expect_page_error("{\"hits\":{\"hits\":[1,]}}", "malformed JSON");
+	expect_page_error("{\"hits\":{\"hits\":[01]}}", "JSON");
+	expect_page_error("{\"hits\":{\"hits\":[NaN]}}", "malformed JSON");
+	expect_page_error("{\"hits\":{\"hits\":['a']}}", "malformed JSON");
+	expect_page_error("{\"hits\":{\"hits\":[\"\\x\"]}}", "malformed JSON");
+	expect_page_error("{\"hits\":{\"hits\":[\"\\u12g4\"]}}", "malformed JSON");
+	expect_page_error("{\"hits\":{\"hits\":[1.]}}", "JSON");
+	expect_page_error("{\"hits\":{\"hits\":[-]}}", "JSON");
+	expect_page_error("{\"hits\":{\"hits\":[tru]}}", "JSON");
+	expect_page_error("{\"hits\":{\"hits\":[]}", "truncated");
+	/* strict: a raw control character in a string (json-c lets it through) */
+	expect_page_error("{\"hits\":{\"hits\":[\"a\tb\"]}}", "control character");
+	/* nesting deeper than the parser's limit */
+	char deep[2100];
+	size_t k = (size_t) snprintf(deep, sizeof(deep), "{\"hits\":{\"hits\":[");
+	for (int i = 0; i < 1000; i++)
+		deep[k++] = '[';
+	for (int i = 0; i < 1000; i++)
+		deep[k++] = ']';
+	snprintf(deep + k, sizeof(deep) - k, "]}}");
+	expect_page_error(deep, "JSON");
+	/* hits that are not documents */
+	const char *odd = "{\"hits\":{\"hits\":[1,{\"_id\":7,\"_source\":{}},{\"_id\":\"a\",\"_source\":[]},"
+			  "{\"_id\":null,\"sort\":null}]}}";
+	struct scan_fixture f;
+	scan_open(&f, odd, OS_ID_FIELD);
+	assert_int_equal(f.p.nhits, 4);
+	assert_false(scan_row(&f, 0));
+	assert_non_null(strstr(buf_cstr(&f.err), "without an _id"));
+	assert_false(scan_row(&f, 1));
+	assert_non_null(strstr(buf_cstr(&f.err), "without an _id"));
+	assert_false(scan_row(&f, 2));
+	assert_non_null(strstr(buf_cstr(&f.err), "without its _source"));
+	size_t n;
+	assert_null(os_hit_id(json_object_array_get_idx(f.p.hits, 3), &n));
+	assert_false(os_reader_row(&f.rd, &f.p, NULL, &f.err));
+	scan_close(&f);
+}
+
+static void
+test_scan_partial(void **state)
+{
+	(void) state;
+	/* shard failures and timeouts, whatever the shape, are refused with json-c's words */
+	expect_page_error("{\"_shards\":{\"total\":3,\"failed\":2},\"hits\":{\"hits\":[]}}",
+			  "2 of 3 shards failed (the answer is partial)");
+	expect_page_error("{\"_shards\":{\"failed\":0},\"_shards\":{\"total\":2,\"failed\":1},"
+			  "\"hits\":{\"hits\":[]}}",
+			  "1 of 2 shards failed");
+	expect_page_error("{\"timed_out\":false,\"timed_out\":true,\"hits\":{\"hits\":[]}}",
+			  "timed out");
+	expect_page_error("{\"terminated_early\":true,\"hits\":{\"hits\":[]}}", "terminated early");
+	expect_page_error("{\"hits\":{\"hits\":[]},\"hits\":{\"total\":0}}", "without hits.hits");
+	expect_page_error("{\"hits\":{\"hits\":{}}}", "without hits.hits");
+	expect_page_error("{\"hits\":[]}", "without hits.hits");
+	expect_page_error(" [1] ", "not a JSON object");
+	/* not plainly complete, yet complete: json-c's verdict, the scanner's hits */
+	const char *ok = "{\"timed_out\":0,\"_shards\":{\"failed\":\"0\"},\"hits\":{\"hits\":["
+			 "{\"_id\":\"a\",\"_source\":{\"id\":1}}]}}";
+	struct scan_fixture f;
+	scan_open(&f, ok, OS_ID_FIELD);
+	assert_true(scan_row(&f, 0));
+	EXPECT(&f, 0, "1");
+	scan_close(&f);
+	/* sort values: null reads as absent; a null item has no sortable value */
+	const char *sorts = "{\"hits\":{\"hits\":[{\"_id\":\"a\",\"_source\":{\"id\":1},\"sort\":null},"
+			    "{\"_id\":\"b\",\"_source\":{\"id\":2},\"sort\":[null,\"b\"]},"
+			    "{\"_id\":\"c\",\"_source\":{\"id\":3},\"sort\":[]}]}}";
+	scan_open(&f, sorts, OS_ID_FIELD);
+	assert_true(scan_row(&f, 0));
+	assert_false(scan_row(&f, 1));
+	assert_non_null(strstr(buf_cstr(&f.err), "no sortable value"));
+	assert_false(scan_row(&f, 2));
+	assert_non_null(strstr(buf_cstr(&f.err), "no sortable value"));
+	scan_close(&f);
+	/* id mode value: the _id, decoded, against the key field's text */
+	const char *ids = "{\"hits\":{\"hits\":[{\"_id\":\"1\\u0030\",\"_source\":{\"id\":1.0e1}},"
+			  "{\"_id\":\"k\\/1\",\"_source\":{\"id\":\"k/1\"}},"
+			  "{\"_id\":\"k/1\",\"_source\":{\"id\":\"k\\/2\"}}]}}";
+	scan_open(&f, ids, OS_ID_VALUE);
+	assert_true(scan_row(&f, 0));
+	EXPECT(&f, 0, "10");
+	assert_true(scan_row(&f, 1));
+	EXPECT(&f, 0, "k/1");
+	assert_false(scan_row(&f, 2));
+	assert_non_null(strstr(buf_cstr(&f.err), "_id must be the key"));
+	scan_close(&f);
+}
+
 int
 main(void)
 {
@@ -815,6 +1104,9 @@ main(void)
 		cmocka_unit_test(test_page_2x),	     cmocka_unit_test(test_page_1x_numbers),
 		cmocka_unit_test(test_numbers_json_c), cmocka_unit_test(test_page_errors),
 		cmocka_unit_test(test_small_responses), cmocka_unit_test(test_key_checks),
+		cmocka_unit_test(test_scan_strings),   cmocka_unit_test(test_scan_values),
+		cmocka_unit_test(test_scan_members),   cmocka_unit_test(test_scan_bad_bodies),
+		cmocka_unit_test(test_scan_partial),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
