@@ -25,61 +25,6 @@
 
 #define BULK_FILE_MAX ((size_t) 32 << 20)
 
-/* The source rows of a batch, converted for the target (values borrowed only during the
- * fetch callback, so they are copied). */
-struct bulk_rows {
-	const struct table_plan *tp;
-	enum sql_dialect d;
-	struct value **rows;
-	int n;
-	bool bad;
-};
-
-static bool
-copy_source_row(void *ctx, const struct value *vals)
-{
-	struct bulk_rows *rs = ctx;
-	int nc = rs->tp->ncols;
-	struct value *row = xcalloc((size_t) nc + 1, sizeof(struct value));
-	struct buf b;
-	buf_init(&b);
-	for (int i = 0; i < nc; i++) {
-		row[i].null = vals[i].null;
-		if (vals[i].null)
-			continue;
-		buf_reset(&b);
-		/* the same conversion repair --apply makes before write_rows */
-		if (!recover_value_text(rs->tp->cols[i].type, rs->d, &vals[i], &b)) {
-			log_error("%s: column %s: a source value cannot be written to the target",
-				  rs->tp->name, rs->tp->cols[i].name);
-			rs->bad = true;
-		}
-		char *copy = xmalloc(b.len + 1);
-		memcpy(copy, b.data ? b.data : "", b.len);
-		copy[b.len] = '\0';
-		row[i].data = copy;
-		row[i].len = b.len;
-	}
-	buf_free(&b);
-	rs->rows = xrealloc(rs->rows, (size_t) (rs->n + 1) * sizeof(*rs->rows));
-	rs->rows[rs->n++] = row;
-	return !rs->bad;
-}
-
-static void
-bulk_rows_free(struct bulk_rows *rs)
-{
-	for (int r = 0; r < rs->n; r++) {
-		for (int i = 0; i < rs->tp->ncols; i++)
-			if (!rs->rows[r][i].null)
-				free((void *) (uintptr_t) rs->rows[r][i].data);
-		free(rs->rows[r]);
-	}
-	free(rs->rows);
-	rs->rows = NULL;
-	rs->n = 0;
-}
-
 /* http_url appends the http(s) base URL of a redacted opensearch:// URI, for curl. */
 static void
 http_url(struct buf *out, const char *uri)
@@ -157,9 +102,9 @@ bulk_table(struct recover_job *j, struct audit_session *s, const struct failing_
 			kp[k] = ft->keys[i + k].key;
 			kl[k] = ft->keys[i + k].keylen;
 		}
-		struct bulk_rows rs = {tp, dialect_of(s->o->target_uri), NULL, 0, false};
+		struct row_set rs = {tp, dialect_of(s->o->target_uri), NULL, 0, false};
 		buf_reset(&part);
-		ok = audit_session_fetch(s, tp, 0, kp, kl, n, copy_source_row, &rs) && !rs.bad &&
+		ok = audit_session_fetch(s, tp, 0, kp, kl, n, row_set_add, &rs) && !rs.bad &&
 		     opensearch_bulk_build(s->tgt, &r, kp, kl, n,
 					   (const struct value *const *) rs.rows, rs.n, &part, ndelete,
 					   nindex);
@@ -169,7 +114,7 @@ bulk_table(struct recover_job *j, struct audit_session *s, const struct failing_
 			log_error("recover: the bulk file is too large for memory");
 			ok = false;
 		}
-		bulk_rows_free(&rs);
+		row_set_free(&rs);
 		free(kp);
 		free(kl);
 	}

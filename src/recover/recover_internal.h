@@ -73,6 +73,19 @@ void sql_ident(struct buf *b, enum sql_dialect d, const char *name);
 void sql_literal(struct buf *b, enum sql_dialect d, const char *v, size_t len, bool binary);
 bool recover_sql_cleanup(struct recover_job *j, struct audit_session *s, const char *file,
 			 int *nkeys);
+/* The source's rows of a batch, converted for the target by recover_value_text and
+ * copied (fetched values are borrowed only during the callback): repair and bulk. */
+struct row_set {
+	const struct table_plan *tp;
+	enum sql_dialect d;
+	struct value **rows;
+	int n;
+	bool bad;
+};
+
+/* row_set_add is a row_fn for audit_session_fetch; row_set_free frees what it kept. */
+bool row_set_add(void *ctx, const struct value *vals);
+void row_set_free(struct row_set *rs);
 bool recover_value_text(enum canon_type t, enum sql_dialect d, const struct value *v,
 			struct buf *out);
 

@@ -296,3 +296,51 @@ recover_sql_cleanup(struct recover_job *j, struct audit_session *s, const char *
 	buf_free(&out);
 	return ok;
 }
+
+/* Rows copied out of a fetch (values are borrowed only during the callback). */
+
+
+bool
+row_set_add(void *ctx, const struct value *vals)
+{
+	struct row_set *rs = ctx;
+	int nc = rs->tp->ncols;
+	struct value *row = xcalloc((size_t) nc, sizeof(struct value));
+	struct buf b;
+	buf_init(&b);
+	for (int i = 0; i < nc; i++) {
+		row[i].null = vals[i].null;
+		if (vals[i].null)
+			continue;
+		buf_reset(&b);
+		/* timestamps and booleans as the target reads them, whatever the source printed */
+		if (!recover_value_text(rs->tp->cols[i].type, rs->d, &vals[i], &b)) {
+			log_error("%s: column %s: a source value cannot be written to the target",
+				  rs->tp->name, rs->tp->cols[i].name);
+			rs->bad = true;
+		}
+		row[i].len = b.len;
+		char *copy = xmalloc(b.len + 1);
+		memcpy(copy, b.data ? b.data : "", b.len);
+		copy[b.len] = '\0';
+		row[i].data = copy;
+	}
+	buf_free(&b);
+	rs->rows = xrealloc(rs->rows, (size_t) (rs->n + 1) * sizeof(*rs->rows));
+	rs->rows[rs->n++] = row;
+	return !rs->bad;
+}
+
+void
+row_set_free(struct row_set *rs)
+{
+	for (int r = 0; r < rs->n; r++) {
+		for (int i = 0; i < rs->tp->ncols; i++)
+			if (!rs->rows[r][i].null)
+				free((void *) (uintptr_t) rs->rows[r][i].data);
+		free(rs->rows[r]);
+	}
+	free(rs->rows);
+	rs->rows = NULL;
+	rs->n = 0;
+}

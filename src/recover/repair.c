@@ -15,60 +15,6 @@
 #include "util/log.h"
 #include "util/str.h"
 
-/* Rows copied out of a fetch (values are borrowed only during the callback). */
-struct row_set {
-	const struct table_plan *tp;
-	enum sql_dialect d;
-	struct value **rows;
-	int n;
-	bool bad;
-};
-
-static bool
-copy_row(void *ctx, const struct value *vals)
-{
-	struct row_set *rs = ctx;
-	int nc = rs->tp->ncols;
-	struct value *row = xcalloc((size_t) nc, sizeof(struct value));
-	struct buf b;
-	buf_init(&b);
-	for (int i = 0; i < nc; i++) {
-		row[i].null = vals[i].null;
-		if (vals[i].null)
-			continue;
-		buf_reset(&b);
-		/* timestamps and booleans as the target reads them, whatever the source printed */
-		if (!recover_value_text(rs->tp->cols[i].type, rs->d, &vals[i], &b)) {
-			log_error("%s: column %s: a source value cannot be written to the target",
-				  rs->tp->name, rs->tp->cols[i].name);
-			rs->bad = true;
-		}
-		row[i].len = b.len;
-		char *copy = xmalloc(b.len + 1);
-		memcpy(copy, b.data ? b.data : "", b.len);
-		copy[b.len] = '\0';
-		row[i].data = copy;
-	}
-	buf_free(&b);
-	rs->rows = xrealloc(rs->rows, (size_t) (rs->n + 1) * sizeof(*rs->rows));
-	rs->rows[rs->n++] = row;
-	return !rs->bad;
-}
-
-static void
-row_set_free(struct row_set *rs)
-{
-	for (int r = 0; r < rs->n; r++) {
-		for (int i = 0; i < rs->tp->ncols; i++)
-			if (!rs->rows[r][i].null)
-				free((void *) (uintptr_t) rs->rows[r][i].data);
-		free(rs->rows[r]);
-	}
-	free(rs->rows);
-	rs->rows = NULL;
-	rs->n = 0;
-}
-
 static bool
 repair_batch(struct store *st, struct audit_session *s, struct table_plan *tp,
 	     const struct failing_key *keys, int n, int64_t *repaired, int64_t *remaining)
@@ -83,7 +29,7 @@ repair_batch(struct store *st, struct audit_session *s, struct table_plan *tp,
 	struct row_set rs = {tp, dialect_of(s->o->target_uri), NULL, 0, false};
 	struct scan_request r;
 	table_plan_scan_request(tp, 1, &r);
-	bool ok = audit_session_fetch(s, tp, 0, kp, kl, n, copy_row, &rs) && !rs.bad &&
+	bool ok = audit_session_fetch(s, tp, 0, kp, kl, n, row_set_add, &rs) && !rs.bad &&
 		  s->tgt->ops->write_rows(s->tgt, &r, kp, kl, n, (const struct value *const *) rs.rows,
 					  rs.n) &&
 		  audit_compare_keys(tp, s->src, s->tgt, kp, kl, n, v, NULL, NULL);

@@ -43,47 +43,19 @@ store_drift_history(struct store *s, const char *kind, const char *fingerprint, 
 	return ok;
 }
 
-struct open_ctx {
-	failure_fn fn;
-	void *ctx;
-};
-
-static bool
-open_row(void *vctx, sqlite3_stmt *st)
-{
-	struct open_ctx *c = vctx;
-	struct failure_row f = {
-		.id = sqlite3_column_int64(st, 0),
-		.run = sqlite3_column_int64(st, 1),
-		.table = store_col_text(st, 2),
-		.key_json = store_col_text(st, 3),
-		.key = sqlite3_column_blob(st, 4),
-		.keylen = (size_t) sqlite3_column_bytes(st, 4),
-		.kind = store_col_text(st, 5),
-		.columns = store_col_text(st, 6),
-		.state = store_col_text(st, 7),
-		.attempts = sqlite3_column_int(st, 8),
-		.first_seen = store_col_text(st, 9),
-		.last_seen = store_col_text(st, 10),
-	};
-	return c->fn(c->ctx, &f);
-}
-
 bool
 store_list_open_failures(struct store *s, const char *kind, const char *fingerprint,
 			 int64_t before_run, failure_fn fn, void *ctx)
 {
-	struct open_ctx c = {fn, ctx};
+	struct store_failure_ctx c = {fn, ctx};
 	struct param p[] = {PT(":kind", kind), PT(":fp", fingerprint), PI(":before", before_run), PEND};
 	pthread_mutex_lock(&s->mu);
 	bool ok = store_sql(s,
-			    "SELECT f.id, f.run_id, f.table_name, f.key_json, f.key, f.kind, f.columns,"
-			    "       f.state, f.attempts, f.first_seen, f.last_seen"
-			    "  FROM failures f JOIN runs r ON r.id = f.run_id"
+			    "SELECT " FAILURE_COLUMNS_OF("f.") " FROM failures f JOIN runs r ON r.id = f.run_id"
 			    " WHERE r.kind = :kind AND r.fingerprint = :fp AND f.run_id < :before"
 			    "   AND f.state IN ('pending', 'confirmed')"
 			    " ORDER BY f.table_name, f.id",
-			    p, open_row, &c);
+			    p, store_failure_row, &c);
 	pthread_mutex_unlock(&s->mu);
 	return ok;
 }

@@ -44,4 +44,21 @@ bool store_sql(struct store *s, const char *sql, const struct param *params, sql
 bool store_exec(struct store *s, const char *sql);
 const char *store_col_text(sqlite3_stmt *st, int i);
 
+/*
+ * Every query that lists failures selects FAILURE_COLUMNS (optionally qualified, see
+ * FAILURE_COLUMNS_OF) and hands its rows to store_failure_row with a
+ * struct store_failure_ctx: one place maps a row to struct failure_row.
+ */
+#define FAILURE_COLUMNS_OF(t)                                                              \
+	t "id, " t "run_id, " t "table_name, " t "key_json, " t "key, " t "kind, " t "columns, " \
+	t "state, " t "attempts, " t "first_seen, " t "last_seen, " t "deferred"
+#define FAILURE_COLUMNS FAILURE_COLUMNS_OF("")
+
+struct store_failure_ctx {
+	failure_fn fn;
+	void *ctx;
+};
+
+bool store_failure_row(void *ctx, sqlite3_stmt *st);
+
 #endif

@@ -150,33 +150,6 @@ store_count_failures_grouped(struct store *s, int64_t run, failure_count_fn fn, 
 	return ok;
 }
 
-struct by_key_ctx {
-	failure_fn fn;
-	void *ctx;
-};
-
-static bool
-by_key_row(void *vctx, sqlite3_stmt *st)
-{
-	struct by_key_ctx *c = vctx;
-	struct failure_row f = {
-		.id = sqlite3_column_int64(st, 0),
-		.run = sqlite3_column_int64(st, 1),
-		.table = store_col_text(st, 2),
-		.key_json = store_col_text(st, 3),
-		.key = sqlite3_column_blob(st, 4),
-		.keylen = (size_t) sqlite3_column_bytes(st, 4),
-		.kind = store_col_text(st, 5),
-		.columns = store_col_text(st, 6),
-		.state = store_col_text(st, 7),
-		.attempts = sqlite3_column_int(st, 8),
-		.first_seen = store_col_text(st, 9),
-		.last_seen = store_col_text(st, 10),
-		.deferred = sqlite3_column_int(st, 11) != 0,
-	};
-	return c->fn(c->ctx, &f);
-}
-
 /*
  * store_list_failures_by_key walks the unique index (run_id, table_name, key): the
  * rows come out in canonical key order without a sort, so a million failures stream
@@ -190,7 +163,7 @@ store_list_failures_by_key(struct store *s, const struct failure_filter *flt, fa
 		log_error("store: listing failures by key needs a run");
 		return false;
 	}
-	struct by_key_ctx c = {fn, ctx};
+	struct store_failure_ctx c = {fn, ctx};
 	struct param p[] = {PI(":run", flt->run),
 			    PT(":t", flt->table),
 			    PT(":kind", flt->kind),
@@ -199,13 +172,11 @@ store_list_failures_by_key(struct store *s, const struct failure_filter *flt, fa
 			    PEND};
 	pthread_mutex_lock(&s->mu);
 	bool ok = store_sql(s,
-			    "SELECT id, run_id, table_name, key_json, key, kind, columns, state,"
-			    "       attempts, first_seen, last_seen, deferred"
-			    "  FROM failures"
+			    "SELECT " FAILURE_COLUMNS " FROM failures"
 			    " WHERE run_id = :run AND (:t IS NULL OR table_name = :t)"
 			    "   AND (:kind IS NULL OR kind = :kind) AND (:st IS NULL OR state = :st)"
 			    " ORDER BY run_id, table_name, key LIMIT :lim",
-			    p, by_key_row, &c);
+			    p, store_failure_row, &c);
 	pthread_mutex_unlock(&s->mu);
 	return ok;
 }

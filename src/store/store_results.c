@@ -360,15 +360,10 @@ store_list_partitions(struct store *s, int64_t run, const char *table, partition
 
 /* --- failures ---------------------------------------------------------------------------- */
 
-struct failure_ctx {
-	failure_fn fn;
-	void *ctx;
-};
-
-static bool
-failure_row(void *vctx, sqlite3_stmt *st)
+bool
+store_failure_row(void *vctx, sqlite3_stmt *st)
 {
-	struct failure_ctx *c = vctx;
+	struct store_failure_ctx *c = vctx;
 	struct failure_row f = {
 		.id = sqlite3_column_int64(st, 0),
 		.run = sqlite3_column_int64(st, 1),
@@ -394,16 +389,15 @@ failure_row(void *vctx, sqlite3_stmt *st)
 bool
 store_list_failures(struct store *s, const struct failure_filter *flt, failure_fn fn, void *ctx)
 {
-	struct failure_ctx c = {fn, ctx};
+	struct store_failure_ctx c = {fn, ctx};
 	struct param p[] = {PI(":run", flt->run),	PT(":t", flt->table),
 			    PT(":kind", flt->kind),	PT(":st", flt->state),
 			    PI(":lim", flt->limit > 0 ? flt->limit : -1), PEND};
 	pthread_mutex_lock(&s->mu);
 	bool ok = store_sql(s,
-			    "SELECT id, run_id, table_name, key_json, key, kind, columns, state,"
-			    "  attempts, first_seen, last_seen, deferred FROM failures" FAILURE_WHERE
+			    "SELECT " FAILURE_COLUMNS " FROM failures" FAILURE_WHERE
 			    " ORDER BY run_id, table_name, id LIMIT :lim",
-			    p, failure_row, &c);
+			    p, store_failure_row, &c);
 	pthread_mutex_unlock(&s->mu);
 	return ok;
 }
