@@ -25,7 +25,7 @@
 #
 # env: CROSSCHECK_BENCH_BUILD (default build-release), JOBS (default 2), REPEAT (2),
 #      PAGE_SIZE (the URI's page_size; default: crosscheck's), PARTITION_ROWS (the audit's
-#      --partition-rows; default: crosscheck's), PERF=FILE.
+#      --partition-rows; default: crosscheck's), COMPRESSION (none: no gzip), PERF=FILE.
 #
 # Flat memory: peak RSS depends on how many partitions are read at once (--jobs, two
 # sides each) and on the page size, not on DOCS. A run at DOCS/10 with the default
@@ -77,7 +77,11 @@ FAKE_PID=$!
 for _ in $(seq 200); do [ -s "$WORK/port" ] && break; sleep 0.05; done
 [ -s "$WORK/port" ] || { cat "$WORK/fake.log" >&2; say "the fake OpenSearch server did not start"; exit 2; }
 PORT=$(cat "$WORK/port")
-TGT="opensearch://127.0.0.1:$PORT/${PAGE_SIZE:+?page_size=$PAGE_SIZE}"
+# URI parameters: PAGE_SIZE, and COMPRESSION=none to read uncompressed (default: gzip)
+params=""
+[ -n "${PAGE_SIZE:-}" ] && params="page_size=$PAGE_SIZE"
+[ -n "${COMPRESSION:-}" ] && params="${params:+$params&}compression=$COMPRESSION"
+TGT="opensearch://127.0.0.1:$PORT/${params:+?$params}"
 
 t0=$(now)
 "${MY[@]}" --quick --batch --skip-column-names -e "SELECT * FROM $DB.$TABLE ORDER BY id" |

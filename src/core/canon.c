@@ -78,6 +78,10 @@ canon_unify(enum canon_type a, enum canon_type b)
 static bool
 encode_bool(const char *in, size_t len, struct buf *out, const char **err)
 {
+	if (len == 4 && memcmp(in, "true", 4) == 0) /* JSON */
+		return buf_append(out, "true", 4);
+	if (len == 5 && memcmp(in, "false", 5) == 0)
+		return buf_append(out, "false", 5);
 	if (len == 1) { /* the usual spellings: t/f (PostgreSQL), 1/0 (MySQL) */
 		switch (in[0]) {
 		case 't': case 'T': case '1': case 'y': case 'Y':

@@ -119,6 +119,15 @@ test_config(void **state)
 	/* basic auth from the environment */
 	setenv("OPENSEARCH_USER", "admin", 1);
 	setenv("OPENSEARCH_PASSWORD", "s3cret", 1);
+	/* compression: gzip by default; none reads plain responses (no Accept-Encoding) */
+	assert_true(os_config_parse("opensearch://127.0.0.1/?compression=none", "target", NULL, &c));
+	assert_true(c.no_compression);
+	os_config_free(&c);
+	assert_true(os_config_parse("opensearch://127.0.0.1/?compression=gzip", "target", NULL, &c));
+	assert_false(c.no_compression);
+	os_config_free(&c);
+	assert_false(os_config_parse("opensearch://127.0.0.1/?compression=zstd", "target", NULL, &c));
+
 	assert_true(os_config_parse("opensearch://[::1]:9201/", "target", NULL, &c));
 	assert_string_equal(c.base_url, "http://[::1]:9201");
 	assert_int_equal(c.auth, OS_AUTH_BASIC);
