@@ -51,33 +51,6 @@ hex4(const char *p)
 	return v;
 }
 
-static void
-put_utf8(struct buf *out, unsigned cp)
-{
-	char s[4];
-	size_t n;
-	if (cp < 0x80) {
-		s[0] = (char) cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		s[0] = (char) (0xC0 | (cp >> 6));
-		s[1] = (char) (0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		s[0] = (char) (0xE0 | (cp >> 12));
-		s[1] = (char) (0x80 | ((cp >> 6) & 0x3F));
-		s[2] = (char) (0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		s[0] = (char) (0xF0 | (cp >> 18));
-		s[1] = (char) (0x80 | ((cp >> 12) & 0x3F));
-		s[2] = (char) (0x80 | ((cp >> 6) & 0x3F));
-		s[3] = (char) (0x80 | (cp & 0x3F));
-		n = 4;
-	}
-	buf_append(out, s, n);
-}
-
 /* parse_string_raw decodes a JSON string into raw UTF-8 bytes (without quotes). */
 static bool
 parse_string_raw(struct jparser *j, struct buf *raw)
@@ -126,7 +99,7 @@ parse_string_raw(struct jparser *j, struct buf *raw)
 				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
 				j->p += 6;
 			}
-			put_utf8(raw, cp);
+			buf_append_codepoint(raw, cp);
 			break;
 		}
 		default:

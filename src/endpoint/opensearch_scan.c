@@ -555,33 +555,6 @@ os_page_last_sort(struct os_page *p, struct buf *out, struct buf *err)
 
 /* --- reading spans --------------------------------------------------------------------- */
 
-static void
-put_utf8(struct buf *out, uint32_t cp)
-{
-	char s[4];
-	size_t n;
-	if (cp < 0x80) {
-		s[0] = (char) cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		s[0] = (char) (0xc0 | (cp >> 6));
-		s[1] = (char) (0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		s[0] = (char) (0xe0 | (cp >> 12));
-		s[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
-		s[2] = (char) (0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		s[0] = (char) (0xf0 | (cp >> 18));
-		s[1] = (char) (0x80 | ((cp >> 12) & 0x3f));
-		s[2] = (char) (0x80 | ((cp >> 6) & 0x3f));
-		s[3] = (char) (0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	buf_append(out, s, n);
-}
-
 static uint32_t
 hex4(const char *p)
 {
@@ -633,7 +606,7 @@ os_span_decode(const struct os_span *s, struct buf *out)
 			} else if (cp >= 0xdc00 && cp <= 0xdfff) {
 				cp = 0xfffd;
 			}
-			put_utf8(out, cp);
+			buf_append_codepoint(out, cp);
 			break;
 		}
 		default: buf_append_char(out, c); break; /* " \ / */

@@ -25,7 +25,9 @@ report_write_file(struct store *st, const struct report_options *o, const char *
 	const char *slash = strrchr(output, '/');
 	if (slash)
 		buf_append(&tmp, output, (size_t) (slash - output + 1));
-	buf_printf(&tmp, ".%s.tmp.XXXXXX", slash ? slash + 1 : output);
+	buf_printf(&tmp, ".%s.tmp.", slash ? slash + 1 : output);
+	for (int i = 0; i < 6; i++) /* mkstemp's template: six X it replaces */
+		buf_append_char(&tmp, 'X');
 	char *path = buf_steal(&tmp);
 	FILE *f = NULL;
 	bool ok = false, created = false;

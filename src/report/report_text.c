@@ -156,33 +156,6 @@ hex4(const char *p, unsigned *out)
 	return true;
 }
 
-static void
-put_utf8(struct buf *b, unsigned cp)
-{
-	char o[4];
-	size_t n;
-	if (cp < 0x80) {
-		o[0] = (char) cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		o[0] = (char) (0xc0 | (cp >> 6));
-		o[1] = (char) (0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		o[0] = (char) (0xe0 | (cp >> 12));
-		o[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
-		o[2] = (char) (0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		o[0] = (char) (0xf0 | (cp >> 18));
-		o[1] = (char) (0x80 | ((cp >> 12) & 0x3f));
-		o[2] = (char) (0x80 | ((cp >> 6) & 0x3f));
-		o[3] = (char) (0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	buf_append(b, o, n);
-}
-
 /* scan_string reads a string at j->p ('"'), decoding into out when out is not NULL. */
 static bool
 scan_string(struct jscan *j, struct buf *out)
@@ -230,7 +203,7 @@ scan_string(struct jscan *j, struct buf *out)
 			return false;
 		}
 		if (out)
-			put_utf8(out, cp);
+			buf_append_codepoint(out, cp);
 	}
 }
 

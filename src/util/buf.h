@@ -59,6 +59,9 @@ const char *buf_cstr(struct buf *b);
 /* buf_steal returns the data (caller frees) and resets the buffer. */
 char *buf_steal(struct buf *b);
 
+/* buf_append_codepoint appends a Unicode code point as UTF-8 (JSON \\u escapes). */
+bool buf_append_codepoint(struct buf *b, uint32_t cp);
+
 /* buf_append_json_string appends s as a JSON string literal with escapes. */
 bool buf_append_json_string(struct buf *b, const char *s, size_t len);
 
