@@ -129,11 +129,7 @@ endpoint_hex_decode(const char *in, size_t len, struct buf *out)
 	for (size_t i = 0; i < len; i += 2) {
 		int v = 0;
 		for (int k = 0; k < 2; k++) {
-			char c = in[i + (size_t) k];
-			int d = c >= '0' && c <= '9' ? c - '0'
-				: c >= 'a' && c <= 'f' ? c - 'a' + 10
-				: c >= 'A' && c <= 'F' ? c - 'A' + 10
-							 : -1;
+			int d = hex_digit((unsigned char) in[i + (size_t) k]);
 			if (d < 0)
 				return false;
 			v = v * 16 + d;

@@ -16,28 +16,12 @@
 #include "endpoint/opensearch_internal.h"
 #include "util/str.h"
 
-static json_object *
-member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	if (o && json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, key, &v))
-		return v;
-	return NULL;
-}
-
-static const char *
-member_str(json_object *o, const char *key)
-{
-	json_object *v = member(o, key);
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 /* --- mapping ------------------------------------------------------------------------------- */
 
 static bool
 sortable_def(json_object *def)
 {
-	json_object *dv = member(def, "doc_values");
+	json_object *dv = os_member(def, "doc_values");
 	return dv == NULL || json_object_get_boolean(dv);
 }
 
@@ -57,14 +41,14 @@ sort_field_of(const char *name, const char *type, json_object *def)
 		if (strcmp(type, *t) == 0)
 			return sortable_def(def) ? xstrdup(name) : xstrdup("");
 	if (strcmp(type, "text") == 0 || strcmp(type, "match_only_text") == 0) {
-		json_object *fields = member(def, "fields");
+		json_object *fields = os_member(def, "fields");
 		char *best = NULL;
 		if (fields && json_object_is_type(fields, json_type_object)) {
 			json_object_object_foreach(fields, sub, sdef)
 			{
-				const char *st = member_str(sdef, "type");
+				const char *st = os_member_str(sdef, "type");
 				if (st == NULL || strcmp(st, "keyword") != 0 || !sortable_def(sdef) ||
-				    member(sdef, "normalizer") != NULL)
+				    os_member(sdef, "normalizer") != NULL)
 					continue; /* a normalizer (lowercase) changes the order */
 				if (best == NULL || strcmp(sub, "keyword") == 0) {
 					free(best);
@@ -118,16 +102,16 @@ os_mapping_parse(const char *body, size_t len, const char *index, enum os_id_mod
 	json_object_object_foreach(root, iname, idef)
 	{
 		(void) iname;
-		mappings = member(idef, "mappings");
+		mappings = os_member(idef, "mappings");
 	}
-	json_object *props = member(mappings, "properties");
+	json_object *props = os_member(mappings, "properties");
 	if (props == NULL && mappings && json_object_is_type(mappings, json_type_object) &&
 	    json_object_object_length(mappings) == 1) {
 		/* a typed mapping ({"_doc":{"properties":...}}, include_type_name on 1.x) */
 		json_object_object_foreach(mappings, tname, tdef)
 		{
 			(void) tname;
-			props = member(tdef, "properties");
+			props = os_member(tdef, "properties");
 		}
 	}
 	out->schema = xstrdup("");
@@ -136,7 +120,7 @@ os_mapping_parse(const char *body, size_t len, const char *index, enum os_id_mod
 	if (props && json_object_is_type(props, json_type_object)) {
 		json_object_object_foreach(props, fname, def)
 		{
-			const char *type = member_str(def, "type");
+			const char *type = os_member_str(def, "type");
 			if (type == NULL)
 				type = "object"; /* {"properties":{...}} without a type */
 			if (strcmp(type, "alias") == 0)

@@ -374,4 +374,8 @@ struct os_endpoint {
 	int page_size;		/* for that index: page_size capped by the window */
 };
 
+/* os_member / os_member_str: a JSON object's member (a string member), or NULL */
+json_object *os_member(json_object *o, const char *key);
+const char *os_member_str(json_object *o, const char *key);
+
 #endif

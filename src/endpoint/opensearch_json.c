@@ -64,22 +64,6 @@ os_json_parse(const char *body, size_t len, json_object **root, struct buf *err)
 	return true;
 }
 
-static json_object *
-member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	if (o && json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, key, &v))
-		return v;
-	return NULL;
-}
-
-static const char *
-member_str(json_object *o, const char *key)
-{
-	json_object *v = member(o, key);
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 /* --- exact numbers ----------------------------------------------------------------------- */
 
 struct numtok {
@@ -315,19 +299,19 @@ os_json_write(struct os_page *p, json_object *node, struct buf *out, struct buf 
 static bool
 shards_ok(json_object *root, struct buf *err)
 {
-	json_object *sh = member(root, "_shards");
-	json_object *failed = member(sh, "failed");
+	json_object *sh = os_member(root, "_shards");
+	json_object *failed = os_member(sh, "failed");
 	if (failed == NULL || json_object_get_int64(failed) <= 0)
 		return true;
-	json_object *total = member(sh, "total");
+	json_object *total = os_member(sh, "total");
 	buf_printf(err, "%" PRId64 " of %" PRId64 " shards failed", json_object_get_int64(failed),
 		   total ? json_object_get_int64(total) : (int64_t) -1);
-	json_object *fl = member(sh, "failures");
+	json_object *fl = os_member(sh, "failures");
 	if (fl == NULL)
-		fl = member(root, "failures");
+		fl = os_member(root, "failures");
 	if (fl && json_object_is_type(fl, json_type_array) && json_object_array_length(fl) > 0) {
-		json_object *reason = member(json_object_array_get_idx(fl, 0), "reason");
-		const char *t = member_str(reason, "type"), *r = member_str(reason, "reason");
+		json_object *reason = os_member(json_object_array_get_idx(fl, 0), "reason");
+		const char *t = os_member_str(reason, "type"), *r = os_member_str(reason, "reason");
 		if (t || r)
 			buf_printf(err, ": %s%s%s", t ? t : "", t && r ? ": " : "", r ? r : "");
 	}
@@ -342,11 +326,11 @@ os_count_parse(const char *body, size_t len, int64_t *count, struct buf *err)
 	if (!os_json_parse(body, len, &root, err))
 		return false;
 	bool ok = false;
-	json_object *c = member(root, "count");
+	json_object *c = os_member(root, "count");
 	if (c == NULL || !json_object_is_type(c, json_type_int) || json_object_get_int64(c) < 0)
 		buf_append_str(err, "count response without a \"count\" number");
-	else if (json_object_is_type(member(root, "terminated_early"), json_type_boolean) &&
-		 json_object_get_boolean(member(root, "terminated_early")))
+	else if (json_object_is_type(os_member(root, "terminated_early"), json_type_boolean) &&
+		 json_object_get_boolean(os_member(root, "terminated_early")))
 		buf_append_str(err, "the count terminated early (the answer is partial)");
 	else if (shards_ok(root, err)) {
 		*count = json_object_get_int64(c);
@@ -363,9 +347,9 @@ os_pit_parse(const char *body, size_t len, char **id, struct buf *err)
 	*id = NULL;
 	if (!os_json_parse(body, len, &root, err))
 		return false;
-	const char *s = member_str(root, "pit_id");
+	const char *s = os_member_str(root, "pit_id");
 	if (s == NULL)
-		s = member_str(root, "id");
+		s = os_member_str(root, "id");
 	bool ok = s != NULL && *s && shards_ok(root, err);
 	if (s == NULL || *s == '\0')
 		buf_append_str(err, "point in time response without a pit_id");
@@ -381,9 +365,9 @@ os_root_parse(const char *body, size_t len, struct buf *version, struct buf *err
 	json_object *root;
 	if (!os_json_parse(body, len, &root, err))
 		return false;
-	json_object *v = member(root, "version");
-	const char *num = member_str(v, "number");
-	const char *dist = member_str(v, "distribution");
+	json_object *v = os_member(root, "version");
+	const char *num = os_member_str(v, "number");
+	const char *dist = os_member_str(v, "distribution");
 	bool ok = num != NULL;
 	if (ok)
 		buf_printf(version, "%s %s", dist ? dist : "elasticsearch-compatible", num);
@@ -397,9 +381,9 @@ os_root_parse(const char *body, size_t len, struct buf *version, struct buf *err
 static int64_t
 window_of(json_object *settings)
 {
-	json_object *w = member(member(settings, "index"), "max_result_window");
+	json_object *w = os_member(os_member(settings, "index"), "max_result_window");
 	if (w == NULL)
-		w = member(settings, "index.max_result_window"); /* flat_settings */
+		w = os_member(settings, "index.max_result_window"); /* flat_settings */
 	int64_t n = 0;
 	if (w && json_object_is_type(w, json_type_string))
 		str_to_int64(json_object_get_string(w), &n);
@@ -419,9 +403,9 @@ os_settings_window(const char *body, size_t len, int64_t *window, struct buf *er
 		json_object_object_foreach(root, name, idx)
 		{
 			(void) name;
-			int64_t n = window_of(member(idx, "settings"));
+			int64_t n = window_of(os_member(idx, "settings"));
 			if (n <= 0)
-				n = window_of(member(idx, "defaults"));
+				n = window_of(os_member(idx, "defaults"));
 			if (n > 0 && (*window == 0 || n < *window))
 				*window = n; /* an alias over several indices: the smallest */
 		}
@@ -435,9 +419,9 @@ os_settings_window(const char *body, size_t len, int64_t *window, struct buf *er
 bool
 os_page_check(json_object *root, struct buf *err)
 {
-	json_object *to = member(root, "timed_out");
-	json_object *te = member(root, "terminated_early");
-	json_object *hits = member(member(root, "hits"), "hits");
+	json_object *to = os_member(root, "timed_out");
+	json_object *te = os_member(root, "terminated_early");
+	json_object *hits = os_member(os_member(root, "hits"), "hits");
 	if (!json_object_is_type(root, json_type_object)) {
 		buf_append_str(err, "search response is not a JSON object");
 	} else if (to && json_object_get_boolean(to)) {
@@ -453,4 +437,20 @@ os_page_check(json_object *root, struct buf *err)
 		return true;
 	}
 	return false;
+}
+
+json_object *
+os_member(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	if (o && json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, key, &v))
+		return v;
+	return NULL;
+}
+
+const char *
+os_member_str(json_object *o, const char *key)
+{
+	json_object *v = os_member(o, key);
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }

@@ -56,18 +56,6 @@ skip_ws(struct scanner *sc)
 	sc->p = p;
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* scan_string reads a string at sc->p ('"'); the span is the text between the quotes. */
 static bool
 scan_string(struct scanner *sc, struct os_span *out)
@@ -101,7 +89,7 @@ scan_string(struct scanner *sc, struct os_span *out)
 			if (end - p < 6)
 				return fail(sc, "unterminated string");
 			for (int i = 2; i < 6; i++)
-				if (hexval((unsigned char) p[i]) < 0) {
+				if (hex_digit((unsigned char) p[i]) < 0) {
 					sc->p = p;
 					return fail(sc, "invalid \\u escape");
 				}
@@ -558,8 +546,8 @@ os_page_last_sort(struct os_page *p, struct buf *out, struct buf *err)
 static uint32_t
 hex4(const char *p)
 {
-	return (uint32_t) (hexval((unsigned char) p[0]) << 12 | hexval((unsigned char) p[1]) << 8 |
-			   hexval((unsigned char) p[2]) << 4 | hexval((unsigned char) p[3]));
+	return (uint32_t) (hex_digit((unsigned char) p[0]) << 12 | hex_digit((unsigned char) p[1]) << 8 |
+			   hex_digit((unsigned char) p[2]) << 4 | hex_digit((unsigned char) p[3]));
 }
 
 /*

@@ -36,15 +36,6 @@ pg_copy_decoder_free(struct pg_copy_decoder *d)
 	memset(d, 0, sizeof(*d));
 }
 
-static int
-hexdigit(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0'
-	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
-				      : -1;
-}
-
 /* unescape appends the decoded bytes of a COPY field to out. */
 static bool
 unescape(const char *p, const char *end, struct buf *out)
@@ -68,7 +59,7 @@ unescape(const char *p, const char *end, struct buf *out)
 		case 'v': buf_append_char(out, '\v'); break;
 		case 'x': {
 			int v = 0, n = 0, h;
-			while (n < 2 && p < end && (h = hexdigit(*p)) >= 0) {
+			while (n < 2 && p < end && (h = hex_digit(*p)) >= 0) {
 				v = v * 16 + h;
 				p++;
 				n++;

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "report/report_internal.h"
+#include "util/str.h"
 
 /* --- markup -------------------------------------------------------------------------------- */
 
@@ -130,24 +131,12 @@ ws(struct jscan *j)
 		j->p++;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool
 hex4(const char *p, unsigned *out)
 {
 	unsigned v = 0;
 	for (int i = 0; i < 4; i++) {
-		int d = hexval(p[i]);
+		int d = hex_digit(p[i]);
 		if (d < 0)
 			return false;
 		v = v * 16 + (unsigned) d;

@@ -63,6 +63,18 @@ str_to_duration(const char *s, double *seconds)
 	return true;
 }
 
+int
+hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 void
 strlist_free(struct strlist *l)
 {

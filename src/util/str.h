@@ -35,6 +35,9 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 
+/* hex_digit gives the value of a hexadecimal digit (either case), or -1. */
+int hex_digit(int c);
+
 /* time helpers */
 double time_monotonic(void);
 /* time_now_iso writes the current UTC time as 2026-11-21T06:03:41.123Z (buf >= 32). */

@@ -11,18 +11,6 @@
 #include "util/log.h"
 #include "util/str.h"
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* pct_decode returns a newly allocated, percent-decoded copy of s[0..n), or NULL. */
 static char *
 pct_decode(const char *s, size_t n)
@@ -31,8 +19,8 @@ pct_decode(const char *s, size_t n)
 	size_t j = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '%') {
-			int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-			int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+			int hi = i + 2 < n ? hex_digit(s[i + 1]) : -1;
+			int lo = i + 2 < n ? hex_digit(s[i + 2]) : -1;
 			if (hi < 0 || lo < 0) {
 				free(out);
 				return NULL;
