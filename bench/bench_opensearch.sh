@@ -17,7 +17,7 @@
 # The run is repeated REPEAT times (default 2) on the same index; the row gives the
 # median CPU, the range, and the largest peak RSS. With PERF=FILE, one more audit runs
 # under `perf record -g` and FILE gets the top of `perf report` (self time per symbol,
-# and per library).
+# and per library); the recording itself is kept as FILE.data.
 #
 # Prints one Markdown table row:
 # | docs | crosscheck CPU (user+sys) | µs/doc (range) | peak RSS | audit wall | fake server
@@ -150,7 +150,8 @@ if [ -n "${PERF:-}" ]; then
 		perf report -i "$WORK/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null |
 			grep -v '^#' | grep -v '^$' | head -15
 	} >"$PERF"
-	say "profile in $PERF"
+	cp "$WORK/perf.data" "$PERF.data" # for `perf report -i FILE.data` by caller
+	say "profile in $PERF (perf data in $PERF.data)"
 fi
 
 col() { awk -v c="$1" '{ print $c }' "$WORK/reps" | median; }

@@ -112,9 +112,37 @@ encode_bool(const char *in, size_t len, struct buf *out, const char **err)
  * decimal. It works on the text alone, never through a double, so DECIMAL(38,10) and
  * BIGINT UNSIGNED keep every digit. NaN and infinities (PostgreSQL numeric) pass as words.
  */
+/*
+ * normal_form: is the text already the normalized decimal ([-]int[.frac], no leading or
+ * trailing zeros, no "-0")? What engines print for integers and most decimals is.
+ */
+static bool
+normal_form(const char *p, size_t len)
+{
+	const char *end = p + len;
+	bool neg = p < end && *p == '-';
+	p += neg;
+	if (p >= end || *p < '0' || *p > '9')
+		return false;
+	bool zero = *p == '0';
+	p++;
+	if (!zero)
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	if (p == end)
+		return !(zero && neg);
+	if (*p != '.' || ++p == end)
+		return false;
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	return p == end && end[-1] != '0';
+}
+
 bool
 canon_normalize_number(const char *in, size_t len, struct buf *out)
 {
+	if (normal_form(in, len))
+		return buf_append(out, in, len);
 	const char *p = in, *end = in + len;
 	while (p < end && isspace((unsigned char) *p))
 		p++;
@@ -126,7 +154,7 @@ canon_normalize_number(const char *in, size_t len, struct buf *out)
 		p++;
 	}
 	size_t rest = (size_t) (end - p);
-	if ((rest == 3 && strncasecmp(p, "nan", 3) == 0))
+	if (rest == 3 && strncasecmp(p, "nan", 3) == 0)
 		return buf_append_str(out, "NaN");
 	if ((rest == 8 && strncasecmp(p, "infinity", 8) == 0) ||
 	    (rest == 3 && strncasecmp(p, "inf", 3) == 0))
@@ -237,14 +265,56 @@ append_exponent(struct buf *out, long x)
 }
 
 /*
+ * boundary_side says on which side of the rounding boundary B the double nearest to the
+ * text lies: B is the kept digits d[0..digits) followed by a 5, times 10^(x-digits).
+ * Rounding to nearest is monotonic, so with b = strtod(B): a double above b is above B
+ * itself (it is at least b's successor, and B lies below the midpoint of b and that
+ * successor), and one below b is below B. Equal says nothing (B may lie either side of
+ * its own double): 0, and printf decides. Two strtod calls cost a fraction of printf's
+ * exact binary-to-decimal conversion.
+ */
+static int
+boundary_side(const char *in, size_t len, const char *d, int digits, long x)
+{
+	char text[128], bound[64];
+	if (len >= sizeof(text))
+		return 0;
+	memcpy(text, in, len);
+	text[len] = '\0';
+	double v = fabs(strtod(text, NULL));
+	memcpy(bound, d, (size_t) digits);
+	int n = digits;
+	bound[n++] = '5';
+	long e = x - digits;
+	bound[n++] = 'e';
+	if (e < 0) {
+		bound[n++] = '-';
+		e = -e;
+	}
+	char tmp[8];
+	int k = 0;
+	do {
+		tmp[k++] = (char) ('0' + e % 10);
+		e /= 10;
+	} while (e && k < (int) sizeof(tmp));
+	while (k > 0)
+		bound[n++] = tmp[--k];
+	bound[n] = '\0';
+	double b = strtod(bound, NULL);
+	return v > b ? 1 : v < b ? -1 : 0;
+}
+
+/*
  * float_from_text is encode_float's fast path: it rounds the decimal text itself to
- * `digits` significant digits, without strtod and printf. It must give exactly what the
- * double path gives, and it does whenever the rounding direction of the text is the
- * rounding direction of the nearest double: the double is within half an ulp (2^-53
- * relative) of the text, which is at most 1.12e-16 * 10^digits units of the last kept
- * digit. So when the discarded part is farther than that from one half, both round the
- * same way; otherwise (and for more than 15 digits, or exotic input) it returns false
- * and the double path decides.
+ * `digits` significant digits, without printf. It must give exactly what the double path
+ * gives, and it does whenever the rounding direction of the text is the rounding
+ * direction of the nearest double: that double is within half an ulp (2^-53 relative)
+ * of the text, which, for a text m.mmm x 10^x with leading digit d0 (m < d0 + 1), is at
+ * most 1.12e-16 * (d0 + 1) * 10^(digits-1) units of the last kept digit. So when the
+ * discarded part is farther than that from one half, both round the same way; when it
+ * is nearer, boundary_side compares the double with the boundary. For more than 15
+ * digits, exotic input, or a double that is the boundary's own, it returns false and the
+ * double path decides.
  */
 static bool
 float_from_text(const char *in, size_t len, int digits, struct buf *out)
@@ -309,13 +379,18 @@ float_from_text(const char *in, size_t len, int digits, struct buf *out)
 		double f = 0, scale = 0.1;
 		for (int i = digits; i < n && i < digits + 18; i++, scale /= 10)
 			f += (d[i] - '0') * scale;
-		double margin = 1.2e-16;
-		for (int i = 0; i < digits; i++)
+		double margin = 1.2e-16 * (d[0] - '0' + 1);
+		for (int i = 1; i < digits; i++)
 			margin *= 10;
-		if (f - 0.5 <= margin && 0.5 - f <= margin)
-			return false;
+		bool up = f > 0.5;
+		if (f - 0.5 <= margin && 0.5 - f <= margin) {
+			int side = boundary_side(in, len, d, digits, x);
+			if (side == 0)
+				return false;
+			up = side > 0;
+		}
 		n = digits;
-		if (f > 0.5) {
+		if (up) {
 			int i = n - 1;
 			while (i >= 0 && d[i] == '9')
 				d[i--] = '0';

@@ -336,10 +336,80 @@ canon_encode_date(const char *in, size_t len, struct buf *out, const char **err)
 	return !out->failed;
 }
 
+static inline bool
+digits_at(const char *p, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+	return true;
+}
+
+static inline unsigned
+num2(const char *p)
+{
+	return (unsigned) (p[0] - '0') * 10 + (unsigned) (p[1] - '0');
+}
+
+/*
+ * utc_fast: what engines print for an instant in UTC ("YYYY-MM-DD HH:MM:SS[.f]" taken at
+ * offset 0, or ending in "Z", "+00" or "+00:00"; 'T' or ' ' between date and time) holds
+ * the canonical fields already: check them and write them, without calendar arithmetic.
+ * Anything else (other offsets, years outside 1..9999, 24:00, odd forms) returns false
+ * having written nothing, and the general parse decides.
+ */
+static bool
+utc_fast(const struct canon_opts *o, const char *in, size_t len, struct buf *out)
+{
+	if (len < 19 || len > 40 || !digits_at(in, 4) || in[4] != '-' || !digits_at(in + 5, 2) ||
+	    in[7] != '-' || !digits_at(in + 8, 2) || (in[10] != ' ' && in[10] != 'T') ||
+	    !digits_at(in + 11, 2) || in[13] != ':' || !digits_at(in + 14, 2) || in[16] != ':' ||
+	    !digits_at(in + 17, 2))
+		return false;
+	const char *p = in + 19, *end = in + len, *frac = p;
+	size_t nfrac = 0;
+	if (p < end && *p == '.') {
+		frac = ++p;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+		nfrac = (size_t) (p - frac);
+		if (nfrac == 0 || nfrac > 9)
+			return false;
+	}
+	size_t zone = (size_t) (end - p);
+	if (zone == 0 ? o->zone_offset_sec != 0
+		      : !((zone == 1 && *p == 'Z') || (zone == 3 && memcmp(p, "+00", 3) == 0) ||
+			  (zone == 6 && memcmp(p, "+00:00", 6) == 0)))
+		return false;
+	int64_t y = (int64_t) num2(in) * 100 + num2(in + 2);
+	unsigned mo = num2(in + 5), d = num2(in + 8);
+	if (y == 0 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
+	    num2(in + 11) > 23 || num2(in + 14) > 59 || num2(in + 17) > 59)
+		return false;
+	int fd = o->frac_digits > 9 ? 9 : o->frac_digits < 0 ? 0 : o->frac_digits;
+	if (!buf_reserve(out, 21 + (size_t) fd) || out->data == NULL)
+		return false;
+	char *w = out->data + out->len;
+	memcpy(w, in, 19);
+	w[10] = 'T';
+	w += 19;
+	if (fd > 0) {
+		*w++ = '.';
+		for (int i = 0; i < fd; i++)
+			*w++ = (size_t) i < nfrac ? frac[i] : '0';
+	}
+	*w++ = 'Z';
+	out->len = (size_t) (w - out->data);
+	*w = '\0';
+	return true;
+}
+
 bool
 canon_encode_timestamp(const struct canon_opts *o, const char *in, size_t len,
 		       struct buf *out, const char **err)
 {
+	if (utc_fast(o, in, len, out))
+		return true;
 	struct dt t;
 	if (!parse_datetime(in, len, &t, err))
 		return false;

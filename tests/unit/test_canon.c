@@ -86,6 +86,33 @@ test_numbers(void **state)
 	assert_true(enc(CANON_NUMBER, "1.2.3")[0] == '!');
 	assert_true(enc(CANON_NUMBER, "")[0] == '!');
 	assert_true(enc(CANON_NUMBER, "1e")[0] == '!');
+	/* texts in normal form are kept as they are; the others are normalized */
+	assert_string_equal(enc(CANON_NUMBER, "0"), "0");
+	assert_string_equal(enc(CANON_NUMBER, "-0.5"), "-0.5");
+	assert_string_equal(enc(CANON_NUMBER, "0.0"), "0");
+	assert_string_equal(enc(CANON_NUMBER, "10"), "10");
+	assert_string_equal(enc(CANON_NUMBER, "-10.01"), "-10.01");
+	assert_string_equal(enc(CANON_NUMBER, "-0.0"), "0");
+	assert_true(enc(CANON_NUMBER, "-")[0] == '!');
+	assert_true(enc(CANON_NUMBER, "1.")[0] != '!');
+	assert_true(enc(CANON_NUMBER, "01.5x")[0] == '!');
+	/* the shortcut agrees with the normalizer: the same value with a leading '+' and
+	 * zeros around it (which takes the long way) encodes the same */
+	uint64_t x = 2463534242ull;
+	for (int i = 0; i < 20000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		char text[64], padded[80];
+		int n = snprintf(text, sizeof(text), "%s%llu", x & 1 ? "-" : "",
+				 (unsigned long long) (x >> 20) % 100000000ull);
+		if ((x >> 2) & 1)
+			snprintf(text + n, sizeof(text) - (size_t) n, ".%03u", (unsigned) (x >> 8) % 1000);
+		/* an integer gets its zeros after a point, not as a x10 */
+		snprintf(padded, sizeof(padded), "%s00%s%s", text[0] == '-' ? "-" : "+",
+			 text + (text[0] == '-'), strchr(text, '.') ? "0" : ".00");
+		char a[80];
+		snprintf(a, sizeof(a), "%s", enc(CANON_NUMBER, text));
+		assert_string_equal(a, enc(CANON_NUMBER, padded));
+	}
 }
 
 static void
@@ -210,6 +237,50 @@ test_timestamps(void **state)
 	assert_true(enc(CANON_TIMESTAMP, "2024-13-01 00:00:00")[0] == '!');
 	assert_true(enc(CANON_TIMESTAMP, "0000-00-00 00:00:00")[0] == '!');
 	assert_true(enc(CANON_TIMESTAMP, "yesterday")[0] == '!');
+	assert_true(enc(CANON_TIMESTAMP, "2023-02-29 00:00:00")[0] == '!');
+	assert_true(enc(CANON_TIMESTAMP, "2024-01-02 03:60:00")[0] == '!');
+	assert_string_equal(enc(CANON_TIMESTAMP, "2024-02-29 23:59:59.1234567891"),
+			    "2024-02-29T23:59:59.123456Z");
+	assert_string_equal(enc(CANON_TIMESTAMP, "2024-01-01 24:00:00"),
+			    "2024-01-02T00:00:00.000000Z");
+}
+
+/*
+ * The UTC shortcut (a value already in canonical fields) must agree with the calendar
+ * arithmetic: random instants printed as UTC, and the same instants at other offsets
+ * (which always take the long way), encode the same.
+ */
+static void
+test_timestamp_shortcut_agrees(void **state)
+{
+	(void) state;
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	for (int i = 0; i < 50000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		int64_t secs = (int64_t) (x % 253402300799ull); /* up to 9999-12-31 */
+		int offset = (int) ((x >> 40) % 57) * 900 - 14 * 3600; /* -14:00 .. +13:45 */
+		int64_t y1, y2;
+		unsigned m1, d1, m2, d2;
+		int64_t local = secs + offset;
+		canon_civil_from_days(secs / 86400, &y1, &m1, &d1);
+		canon_civil_from_days(local / 86400 - (local % 86400 < 0), &y2, &m2, &d2);
+		if (y1 < 1 || y2 < 1 || y2 > 9999)
+			continue;
+		int64_t r1 = secs % 86400, r2 = ((local % 86400) + 86400) % 86400;
+		unsigned us = (unsigned) (x >> 20) % 1000000;
+		char utc[64], zoned[64], a[64];
+		snprintf(utc, sizeof(utc), "%04lld-%02u-%02u%c%02lld:%02lld:%02lld.%06u%s",
+			 (long long) y1, m1, d1, x & 2 ? 'T' : ' ', (long long) (r1 / 3600),
+			 (long long) (r1 / 60 % 60), (long long) (r1 % 60), us,
+			 x & 4 ? "Z" : x & 8 ? "+00:00" : "");
+		snprintf(zoned, sizeof(zoned), "%04lld-%02u-%02u %02lld:%02lld:%02lld.%06u%c%02d:%02d",
+			 (long long) y2, m2, d2, (long long) (r2 / 3600), (long long) (r2 / 60 % 60),
+			 (long long) (r2 % 60), us, offset < 0 ? '-' : '+', abs(offset) / 3600,
+			 abs(offset) / 60 % 60);
+		snprintf(a, sizeof(a), "%s", enc(CANON_TIMESTAMP, utc));
+		assert_true(a[0] != '!');
+		assert_string_equal(a, enc(CANON_TIMESTAMP, zoned));
+	}
 }
 
 static void
@@ -367,6 +438,30 @@ test_float_fast_path_agrees(void **state)
 				assert_string_equal(enc_with(CANON_FLOAT, &o, text), want);
 				checked++;
 			}
+		}
+	}
+	/* texts at and around a rounding boundary: the side of the double decides */
+	static const char *const tails[] = {"5", "49", "51", "4999", "5001", "499999", "500001",
+					    "50000000000000001", "49999999999999999"};
+	for (int i = 0; i < 20000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		for (int digits = 6; digits <= 15; digits += 9) {
+			char text[96], want[64];
+			int n = 0;
+			if ((x >> 5) & 1)
+				text[n++] = '-';
+			uint64_t y = x;
+			text[n++] = (char) ('1' + y % 9);
+			y /= 9;
+			text[n++] = '.';
+			for (int k = 1; k < digits; k++, y /= 10)
+				text[n++] = (char) ('0' + (y ? y % 10 : (uint64_t) k % 10));
+			snprintf(text + n, sizeof(text) - (size_t) n, "%se%d", tails[x % 9],
+				 (int) (x >> 40) % 61 - 30);
+			struct canon_opts o = opts;
+			o.float_digits = digits;
+			reference_float(strtod(text, NULL), digits, want, sizeof(want));
+			assert_string_equal(enc_with(CANON_FLOAT, &o, text), want);
 		}
 	}
 	/* exact midpoints go the double's way: 0.5 at the 16th digit */
@@ -561,7 +656,8 @@ main(void)
 		cmocka_unit_test(test_timestamps), cmocka_unit_test(test_times),
 		cmocka_unit_test(test_json),	cmocka_unit_test(test_binary),
 		cmocka_unit_test(test_unify),	cmocka_unit_test(test_compare),
-		cmocka_unit_test(test_civil),	cmocka_unit_test(test_float_fast_path_agrees),
+		cmocka_unit_test(test_civil),
+		cmocka_unit_test(test_timestamp_shortcut_agrees),	cmocka_unit_test(test_float_fast_path_agrees),
 		cmocka_unit_test(test_matrix_integers), cmocka_unit_test(test_matrix_decimals),
 		cmocka_unit_test(test_matrix_floats), cmocka_unit_test(test_matrix_temporal),
 		cmocka_unit_test(test_matrix_text_binary), cmocka_unit_test(test_matrix_bool_json),
