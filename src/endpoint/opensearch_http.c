@@ -133,13 +133,14 @@ apply_param(struct os_config *c, const char *label, const char *k, const char *v
 		return true;
 	}
 	if (strcmp(k, "compression") == 0) {
-		/* gzip saves bandwidth across a WAN and costs client CPU (a third of the
-		 * per-document cost in BENCHMARKS.md); a cluster in the same network is
-		 * faster read plain */
+		/* Plain by default, as the OpenSearch and Elasticsearch clients are (their
+		 * http_compress / compression options default to off): inflating costs a
+		 * third of crosscheck's CPU per document (BENCHMARKS.md), which pays only
+		 * where bandwidth is scarce, across a WAN. */
 		if (strcmp(v, "gzip") == 0)
-			c->no_compression = false;
+			c->gzip = true;
 		else if (strcmp(v, "none") == 0)
-			c->no_compression = true;
+			c->gzip = false;
 		else {
 			log_error("%s: URI parameter compression: expected gzip or none, got \"%s\"",
 				  label, v);
@@ -514,8 +515,10 @@ os_http_open(struct os_http *h, const struct os_config *cfg, const char *label,
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, read_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
-	if (!cfg->no_compression)
+	if (cfg->gzip)
 		curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* every encoding libcurl has */
+	/* pages are hundreds of KiB: a larger receive buffer means fewer reads */
+	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "crosscheck/" CROSSCHECK_VERSION);

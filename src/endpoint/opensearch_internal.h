@@ -60,7 +60,7 @@ struct os_config {
 	enum os_id_mode id_mode;
 	int page_size;
 	int max_retries;
-	bool no_compression;	/* compression=none: do not ask for gzip responses */
+	bool gzip;		/* compression=gzip: ask for gzip responses */
 	bool use_pit;		/* pit=auto (try, fall back) or pit=off */
 };
 

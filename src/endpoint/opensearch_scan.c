@@ -56,6 +56,22 @@ skip_ws(struct scanner *sc)
 	sc->p = p;
 }
 
+/*
+ * stop8: does one of the 8 bytes at p end a plain run of string text ('"', '\\' or a
+ * control character)? Word-at-a-time tests, exact for "is there one" (Anderson's bit
+ * hacks: a byte is zero / below n); the byte loop then finds which. Strings are most of
+ * a page's bytes (64-character _id values, keys, text), so this is the scanner's loop.
+ */
+static inline bool
+stop8(const char *p)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+	uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
+	return (((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v)) & highs;
+}
+
 /* scan_string reads a string at sc->p ('"'); the span is the text between the quotes. */
 static bool
 scan_string(struct scanner *sc, struct os_span *out)
@@ -63,6 +79,8 @@ scan_string(struct scanner *sc, struct os_span *out)
 	const char *p = sc->p + 1, *begin = p, *end = sc->end;
 	bool esc = false;
 	for (;;) {
+		while (end - p >= 8 && !stop8(p))
+			p += 8;
 		while (p < end && *p != '"' && *p != '\\' && (unsigned char) *p >= 0x20)
 			p++;
 		if (p >= end)

@@ -528,6 +528,26 @@ class OpenSearch2x(SeedsCase, harness.CrosscheckTest):
             self.os.clear_faults()
             self.load_notes()
 
+    def test_3_gzip_responses_give_the_same_results(self):
+        """compression=gzip: gzip on the wire, the same differences as plain responses."""
+        try:
+            run, fs = self.baseline()
+            self.ok_stats_reset()
+            r = self.audit("--json", table="cc_os.os_notes")  # the default: plain
+            self.assertEqual(r.rc, 1, r)
+            self.assertEqual(self.failure_set(r.json()["run"]), fs)
+            self.assertEqual(self.os.stats()["gzip_responses"], 0)
+            r = self.audit("--json", table="cc_os.os_notes",
+                           target=self.os.uri + "?compression=gzip")
+            self.assertEqual(r.rc, 1, r)
+            self.assertEqual(self.failure_set(r.json()["run"]), fs)
+            self.assertGreater(self.os.stats()["gzip_responses"], 0)
+        finally:
+            self.load_notes()
+
+    def ok_stats_reset(self):
+        self.os.ok("DELETE", "/_fake/stats")
+
     def test_4_broken_answers_are_errors(self):
         try:
             run, fs = self.baseline()

@@ -119,12 +119,15 @@ test_config(void **state)
 	/* basic auth from the environment */
 	setenv("OPENSEARCH_USER", "admin", 1);
 	setenv("OPENSEARCH_PASSWORD", "s3cret", 1);
-	/* compression: gzip by default; none reads plain responses (no Accept-Encoding) */
+	/* compression: plain by default (no Accept-Encoding); gzip asks for it */
+	assert_true(os_config_parse("opensearch://127.0.0.1/", "target", NULL, &c));
+	assert_false(c.gzip);
+	os_config_free(&c);
 	assert_true(os_config_parse("opensearch://127.0.0.1/?compression=none", "target", NULL, &c));
-	assert_true(c.no_compression);
+	assert_false(c.gzip);
 	os_config_free(&c);
 	assert_true(os_config_parse("opensearch://127.0.0.1/?compression=gzip", "target", NULL, &c));
-	assert_false(c.no_compression);
+	assert_true(c.gzip);
 	os_config_free(&c);
 	assert_false(os_config_parse("opensearch://127.0.0.1/?compression=zstd", "target", NULL, &c));
 
@@ -866,6 +869,45 @@ expect_val(const struct value *v, const char *s, size_t n)
 }
 #define EXPECT(f, col, lit) expect_val(&(f)->rd.vals[col], lit, sizeof(lit) - 1)
 
+/*
+ * The scanner reads strings eight bytes at a time: a quote, backslash or control byte at
+ * any offset of a long value, after multi-byte UTF-8, must still be seen.
+ */
+static void
+test_scan_string_offsets(void **state)
+{
+	(void) state;
+	static const char head[] = "{\"timed_out\":false,\"_shards\":{\"failed\":0},\"hits\":{\"hits\":["
+				   "{\"_id\":\"1\",\"_source\":{\"id\":1,\"code\":\"";
+	static const char tail[] = "\"},\"sort\":[1]}]}}";
+	for (int k = 0; k < 26; k++) {
+		char text[40], want[40], body[256];
+		/* "\xc3\xa9" (é) then ASCII: the stop byte lands at every offset of a word */
+		memcpy(text, "\xc3\xa9" "abcdefghijklmnopqrstuvwx", 26);
+		memcpy(want, text, 26);
+		/* an escaped quote at offset k decodes to a quote there */
+		snprintf(body, sizeof(body), "%s%.*s\\\"%.*s%s", head, k, text, 26 - k, text + k, tail);
+		struct scan_fixture f;
+		scan_open(&f, body, OS_ID_FIELD);
+		assert_true(scan_row(&f, 0));
+		char dec[40];
+		snprintf(dec, sizeof(dec), "%.*s\"%.*s", k, want, 26 - k, want + k);
+		expect_val(&f.rd.vals[1], dec, 27);
+		scan_close(&f);
+		/* a raw control byte at offset k: not JSON, refused */
+		for (int c = 1; c < 0x20; c += 0x1e) {
+			snprintf(body, sizeof(body), "%s%.*s%c%.*s%s", head, k, text, c, 26 - k, text + k,
+				 tail);
+			struct os_page p;
+			struct buf err;
+			buf_init(&err);
+			assert_false(os_page_parse(&p, body, strlen(body), &err));
+			assert_true(err.len > 0);
+			buf_free(&err);
+		}
+	}
+}
+
 static void
 test_scan_strings(void **state)
 {
@@ -1113,7 +1155,8 @@ main(void)
 		cmocka_unit_test(test_page_2x),	     cmocka_unit_test(test_page_1x_numbers),
 		cmocka_unit_test(test_numbers_json_c), cmocka_unit_test(test_page_errors),
 		cmocka_unit_test(test_small_responses), cmocka_unit_test(test_key_checks),
-		cmocka_unit_test(test_scan_strings),   cmocka_unit_test(test_scan_values),
+		cmocka_unit_test(test_scan_strings),
+		cmocka_unit_test(test_scan_string_offsets),   cmocka_unit_test(test_scan_values),
 		cmocka_unit_test(test_scan_members),   cmocka_unit_test(test_scan_bad_bodies),
 		cmocka_unit_test(test_scan_partial),
 	};
