@@ -25,7 +25,8 @@
 #
 # env: CROSSCHECK_BENCH_BUILD (default build-release), JOBS (default 2), REPEAT (2),
 #      PAGE_SIZE (the URI's page_size; default: crosscheck's), PARTITION_ROWS (the audit's
-#      --partition-rows; default: crosscheck's), COMPRESSION (none: no gzip), PERF=FILE.
+#      --partition-rows; default: crosscheck's), COMPRESSION (gzip: ask for gzip
+#      responses; default: crosscheck's, plain), PERF=FILE.
 #
 # Flat memory: peak RSS depends on how many partitions are read at once (--jobs, two
 # sides each) and on the page size, not on DOCS. A run at DOCS/10 with the default
@@ -77,7 +78,7 @@ FAKE_PID=$!
 for _ in $(seq 200); do [ -s "$WORK/port" ] && break; sleep 0.05; done
 [ -s "$WORK/port" ] || { cat "$WORK/fake.log" >&2; say "the fake OpenSearch server did not start"; exit 2; }
 PORT=$(cat "$WORK/port")
-# URI parameters: PAGE_SIZE, and COMPRESSION=none to read uncompressed (default: gzip)
+# URI parameters: PAGE_SIZE, and COMPRESSION=gzip|none (default: crosscheck's, plain)
 params=""
 [ -n "${PAGE_SIZE:-}" ] && params="page_size=$PAGE_SIZE"
 [ -n "${COMPRESSION:-}" ] && params="${params:+$params&}compression=$COMPRESSION"
