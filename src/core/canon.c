@@ -245,23 +245,32 @@ canon_normalize_number(const char *in, size_t len, struct buf *out)
 
 /* --- floats ----------------------------------------------------------------------- */
 
-/* append_exponent writes "e<X>" without printf (the hot path of float columns). */
-static void
-append_exponent(struct buf *out, long x)
+/* put_exponent writes "e<X>" at out (room for 24 bytes) without printf; returns its length */
+static size_t
+put_exponent(char *out, long x)
 {
 	char tmp[24];
 	int n = 0;
-	bool neg = x < 0;
-	unsigned long u = neg ? (unsigned long) -x : (unsigned long) x;
+	size_t k = 0;
+	unsigned long u = x < 0 ? (unsigned long) -x : (unsigned long) x;
 	do {
 		tmp[n++] = (char) ('0' + u % 10);
 		u /= 10;
 	} while (u);
-	buf_append_char(out, 'e');
-	if (neg)
-		buf_append_char(out, '-');
+	out[k++] = 'e';
+	if (x < 0)
+		out[k++] = '-';
 	while (n > 0)
-		buf_append_char(out, tmp[--n]);
+		out[k++] = tmp[--n];
+	return k;
+}
+
+/* append_exponent: put_exponent on a buffer (the hot path of float columns) */
+static void
+append_exponent(struct buf *out, long x)
+{
+	char e[24];
+	buf_append(out, e, put_exponent(e, x));
 }
 
 /*
@@ -283,23 +292,8 @@ boundary_side(const char *in, size_t len, const char *d, int digits, long x)
 	text[len] = '\0';
 	double v = fabs(strtod(text, NULL));
 	memcpy(bound, d, (size_t) digits);
-	int n = digits;
-	bound[n++] = '5';
-	long e = x - digits;
-	bound[n++] = 'e';
-	if (e < 0) {
-		bound[n++] = '-';
-		e = -e;
-	}
-	char tmp[8];
-	int k = 0;
-	do {
-		tmp[k++] = (char) ('0' + e % 10);
-		e /= 10;
-	} while (e && k < (int) sizeof(tmp));
-	while (k > 0)
-		bound[n++] = tmp[--k];
-	bound[n] = '\0';
+	bound[digits] = '5';
+	bound[(size_t) digits + 1 + put_exponent(bound + digits + 1, x - digits)] = '\0';
 	double b = strtod(bound, NULL);
 	return v > b ? 1 : v < b ? -1 : 0;
 }
