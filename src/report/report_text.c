@@ -296,6 +296,21 @@ report_json_valid(const char *s)
 	return *j.p == '\0';
 }
 
+/* read_value appends a value to out: a string decoded, anything else as its JSON text;
+ * true when it was a string */
+static bool
+read_value(struct jscan *j, struct buf *out)
+{
+	if (*j->p == '"') {
+		scan_string(j, out);
+		return true;
+	}
+	const char *start = j->p;
+	scan_value(j);
+	buf_append(out, start, (size_t) (j->p - start));
+	return false;
+}
+
 bool
 report_json_each_member(const char *s, json_member_fn fn, void *ctx)
 {
@@ -318,14 +333,7 @@ report_json_each_member(const char *s, json_member_fn fn, void *ctx)
 		ws(&j);
 		j.p++; /* ':' (checked by report_json_valid) */
 		ws(&j);
-		bool is_string = *j.p == '"';
-		const char *start = j.p;
-		if (is_string)
-			scan_string(&j, &value);
-		else {
-			scan_value(&j);
-			buf_append(&value, start, (size_t) (j.p - start));
-		}
+		bool is_string = read_value(&j, &value);
 		if (!fn(ctx, buf_cstr(&name), buf_cstr(&value), is_string))
 			break;
 		ws(&j);
@@ -357,13 +365,7 @@ report_json_each_string(const char *s, bool (*fn)(void *ctx, const char *v), voi
 	ws(&j);
 	while (*j.p != ']') {
 		buf_reset(&v);
-		if (*j.p == '"')
-			scan_string(&j, &v);
-		else {
-			const char *start = j.p;
-			scan_value(&j);
-			buf_append(&v, start, (size_t) (j.p - start));
-		}
+		read_value(&j, &v);
 		if (!fn(ctx, buf_cstr(&v)))
 			break;
 		ws(&j);
