@@ -240,6 +240,9 @@ finish_table(struct store *st, int64_t run, struct table_plan *tp, bool planned)
 			r.record_diff = n;
 	}
 	int64_t confirmed = count_state(st, run, tp->name, "confirmed", NULL);
+	/* a file with a wrong field count or a CDC file out of order is a finding, even where
+	 * every row happens to match: the files are not what DMS should have left */
+	confirmed += tp->file_problems;
 	int64_t pending = count_state(st, run, tp->name, "pending", NULL);
 	if (!planned || tp->parts_failed > 0 || tp->parts_done < tp->plan.n) {
 		r.status = "error";
@@ -264,6 +267,58 @@ finish_table(struct store *st, int64_t run, struct table_plan *tp, bool planned)
 	buf_free(&keys);
 	buf_free(&cols);
 	return v;
+}
+
+struct problems_ctx {
+	struct table_plan *tp;
+	const char *side;
+	struct file_problem *items;
+	char **owned;	/* two per item: object, reason */
+	int n;
+};
+
+static bool
+collect_problem(void *vctx, const char *object, int64_t line, const char *reason)
+{
+	struct problems_ctx *c = vctx;
+	c->items = xrealloc(c->items, (size_t) (c->n + 1) * sizeof(*c->items));
+	c->owned = xrealloc(c->owned, (size_t) (c->n + 1) * 2 * sizeof(char *));
+	c->owned[2 * c->n] = xstrdup(object);
+	c->owned[2 * c->n + 1] = xstrdup(reason);
+	c->items[c->n] = (struct file_problem){c->tp->name, c->side, c->owned[2 * c->n], line,
+					       c->owned[2 * c->n + 1]};
+	c->n++;
+	return true;
+}
+
+/*
+ * record_file_problems stores what a side made of files (a DMS S3 layout) found wrong
+ * with them while the table was read: each problem names the object and line.
+ */
+static bool
+record_file_problems(struct store *st, int64_t run, struct table_plan *tp, struct endpoint *ep,
+		     int side)
+{
+	if (ep->ops->file_problems == NULL)
+		return true;
+	struct scan_request r;
+	table_plan_scan_request(tp, side, &r);
+	struct problems_ctx c = {tp, side == 0 ? "source" : "target", NULL, NULL, 0};
+	bool ok = ep->ops->file_problems(ep, &r, collect_problem, &c) &&
+		  store_file_problems_add(st, run, c.items, c.n);
+	if (ok && c.n > 0) {
+		int64_t n = 0;
+		store_count_file_problems(st, run, tp->name, &n);
+		tp->file_problems = n;
+		log_warn("%s: %d problem%s with the %s's files; the first: %s:%lld: %s", tp->name, c.n,
+			 c.n == 1 ? "" : "s", c.side, c.items[0].object, (long long) c.items[0].line,
+			 c.items[0].reason);
+	}
+	for (int i = 0; i < 2 * c.n; i++)
+		free(c.owned[i]);
+	free(c.owned);
+	free(c.items);
+	return ok;
 }
 
 static char *
@@ -547,6 +602,10 @@ run_audit(const struct audit_options *o, struct store *st, int64_t *run_id,
 
 	bool recheck_ok = !audit_interrupted &&
 			  audit_recheck(o, st, *run_id, tables, o->ntables);
+	for (int i = 0; i < o->ntables && recheck_ok; i++)
+		if (planned[i])
+			recheck_ok = record_file_problems(st, *run_id, &tables[i], src, 0) &&
+				     record_file_problems(st, *run_id, &tables[i], tgt, 1);
 
 	/* a drift run reconciles whole-table counts: the slice saw only part of each */
 	bool counts_ok = true;

@@ -34,6 +34,7 @@ struct table_plan {
 	pthread_mutex_t mu;
 	int64_t source_rows, target_rows, matched, missing_target, missing_source, record_diff;
 	int parts_done, parts_failed;
+	int64_t file_problems;	/* problems with a side's files (DMS S3 objects), recorded */
 	double elapsed_s;
 	char *error;
 };

@@ -187,9 +187,21 @@ table_plan_build(const struct audit_options *o, const struct table_spec *spec,
 {
 	memset(tp, 0, sizeof(*tp));
 	pthread_mutex_init(&tp->mu, NULL);
-	if (!describe(src, spec->source, &tp->src) ||
-	    !describe(tgt, spec->target ? spec->target : spec->source, &tp->tgt))
+	if (!describe(src, spec->source, &tp->src))
 		return false;
+	if (tgt->ops->describe_from) {
+		/* a side without types (DMS files): the source's description is its own */
+		char *schema, *table;
+		split_name(spec->target ? spec->target : spec->source, &schema, &table);
+		bool ok = tgt->ops->describe_from(tgt, schema ? schema : tp->src.schema, table,
+						  &tp->src, &tp->tgt);
+		free(schema);
+		free(table);
+		if (!ok)
+			return false;
+	} else if (!describe(tgt, spec->target ? spec->target : spec->source, &tp->tgt)) {
+		return false;
+	}
 	tp->same_engine = src->ops == tgt->ops;
 	struct buf b;
 	buf_init(&b);

@@ -303,7 +303,7 @@ reader_stop(struct reader *r)
 struct diff_list {
 	struct table_plan *tp;
 	struct failure_record *items; /* borrow their strings from owned */
-	char **owned;		      /* three per item: key_json, key, columns */
+	char **owned;		      /* four per item: key_json, key, columns, origin */
 	int n, alloc;
 };
 
@@ -316,9 +316,10 @@ collect_difference(void *ctx, enum verdict v, const struct encoded_row *src,
 	if (l->n == l->alloc) {
 		l->alloc = l->alloc ? l->alloc * 2 : 64;
 		l->items = xrealloc(l->items, (size_t) l->alloc * sizeof(*l->items));
-		l->owned = xrealloc(l->owned, (size_t) l->alloc * 3 * sizeof(char *));
+		l->owned = xrealloc(l->owned, (size_t) l->alloc * 4 * sizeof(char *));
 	}
-	char **owned = &l->owned[3 * l->n];
+	char **owned = &l->owned[4 * l->n];
+	owned[3] = NULL;
 	struct failure_record *f = &l->items[l->n++];
 	struct buf b;
 	buf_init(&b);
@@ -333,13 +334,38 @@ collect_difference(void *ctx, enum verdict v, const struct encoded_row *src,
 	f->columns = owned[2] = buf_steal(&b);
 	f->state = "pending";
 	f->deferred = ((src ? src->flags : 0) | (tgt ? tgt->flags : 0)) & ROW_RECENT;
+	f->origin = NULL;
 	return true;
+}
+
+/*
+ * diff_list_origins asks a target made of files where each failing key's row came from
+ * (the object and line that last wrote or deleted it), so the failure names the file.
+ */
+static bool
+diff_list_origins(struct diff_list *l, struct endpoint *tgt)
+{
+	if (tgt->ops->row_origin == NULL || l->n == 0)
+		return true;
+	struct scan_request r;
+	table_plan_scan_request(l->tp, 1, &r);
+	struct buf b;
+	buf_init(&b);
+	bool ok = true;
+	for (int i = 0; ok && i < l->n; i++) {
+		buf_reset(&b);
+		ok = tgt->ops->row_origin(tgt, &r, l->items[i].key, l->items[i].keylen, &b);
+		if (ok && b.len > 0)
+			l->items[i].origin = l->owned[4 * i + 3] = buf_steal(&b);
+	}
+	buf_free(&b);
+	return ok;
 }
 
 static void
 diff_list_free(struct diff_list *l)
 {
-	for (int i = 0; i < 3 * l->n; i++)
+	for (int i = 0; i < 4 * l->n; i++)
 		free(l->owned[i]);
 	free(l->owned);
 	free(l->items);
@@ -412,6 +438,9 @@ partition_audit(struct store *st, int64_t run, struct table_plan *tp, int part_n
 			 : audit_interrupted ? "interrupted"
 					     : "read failed",
 	};
+	if (cs == COMPARE_OK && !diff_list_origins(&diffs, tgt))
+		log_warn("%s: partition %d: the failures are recorded without their objects", tp->name,
+			 part_no);
 	if (cs == COMPARE_OK) {
 		out.ok = store_partition_commit(st, run, &pr, diffs.items, diffs.n);
 		if (out.ok) {

@@ -151,6 +151,12 @@ print_failure(void *ctx, const struct failure_row *f)
 			      "\"attempts\":%d,\"first_seen\":\"%s\",\"last_seen\":\"%s\"}",
 			   f->key_json, f->kind, f->columns, f->state, f->attempts, f->first_seen,
 			   f->last_seen);
+		if (f->origin) { /* the object:line of a file target: its evidence */
+			b->len--;
+			buf_append_str(b, ",\"origin\":");
+			buf_append_json_string(b, f->origin, strlen(f->origin));
+			buf_append_char(b, '}');
+		}
 		if (b->failed)
 			return false;
 		return true;
@@ -158,8 +164,9 @@ print_failure(void *ctx, const struct failure_row *f)
 	if (a->n++ == 0)
 		printf("%5s  %-28s %-15s %-10s %-40s %s\n", "run", "table", "kind", "state", "key",
 		       "columns");
-	printf("%5lld  %-28s %-15s %-10s %-40s %s\n", (long long) f->run, f->table, f->kind,
-	       f->state, f->key_json, strcmp(f->columns, "[]") ? f->columns : "");
+	printf("%5lld  %-28s %-15s %-10s %-40s %s%s%s\n", (long long) f->run, f->table, f->kind,
+	       f->state, f->key_json, strcmp(f->columns, "[]") ? f->columns : "",
+	       f->origin ? "  from " : "", f->origin ? f->origin : "");
 	return true;
 }
 

@@ -112,8 +112,10 @@ row_encode(struct row_encoder *e, const struct value *vals, struct encoded_row *
 		} else {
 			size_t start = e->cols.len;
 			const char *err = NULL;
-			if (!canon_encode(tag, &l->cols[i].opts, vals[i].data, vals[i].len, &e->cols,
-					  &err)) {
+			if (vals[i].bad)
+				err = "cannot be decoded";
+			if (vals[i].bad || !canon_encode(tag, &l->cols[i].opts, vals[i].data, vals[i].len,
+							 &e->cols, &err)) {
 				if (e->cols.failed)
 					return false;
 				/* keep the raw bytes, salted by side: reported, never matched */

@@ -47,6 +47,7 @@ struct value {
 	const char *data;
 	size_t len;
 	bool null;
+	bool bad;	/* the endpoint could not decode it (data is the raw text): never equal */
 };
 
 /* An encoded row; all pointers borrowed from the encoder until its next use. */

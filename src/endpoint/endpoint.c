@@ -63,10 +63,10 @@ static const struct scheme schemes[] = {
 	{"mariadb", mysql_endpoint_open},
 	{"opensearch", opensearch_endpoint_open},
 	{"opensearch+https", opensearch_endpoint_open},
+	{"s3", s3_endpoint_open},
+	{"file", s3_endpoint_open},
 };
 
-/* Schemes that DESIGN.md names but this build does not implement yet: said plainly. */
-static const char *planned_schemes[] = {"s3", "file"};
 
 static const struct scheme *
 find_scheme(const char *uri, const char *label)
@@ -79,16 +79,9 @@ find_scheme(const char *uri, const char *label)
 		if (strcmp(schemes[i].name, u.scheme) == 0)
 			found = &schemes[i];
 	if (found == NULL) {
-		bool planned = false;
-		for (size_t i = 0; i < sizeof(planned_schemes) / sizeof(planned_schemes[0]); i++)
-			planned |= strcmp(planned_schemes[i], u.scheme) == 0;
-		if (planned)
-			log_error("%s: %s:// endpoints are not built in this version of crosscheck",
-				  label, u.scheme);
-		else
-			log_error("%s: unknown URI scheme \"%s\"", label, u.scheme);
+		log_error("%s: unknown URI scheme \"%s\"", label, u.scheme);
 		log_hint("supported: postgresql://, mysql://, mariadb://, opensearch://, "
-			 "opensearch+https://");
+			 "opensearch+https://, s3://, file://");
 	}
 	uri_free(&u);
 	return found;

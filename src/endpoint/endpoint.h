@@ -70,6 +70,9 @@ typedef bool (*row_fn)(void *ctx, const struct value *vals);
 /* Called once per table by list_tables; false stops the listing. */
 typedef bool (*table_name_fn)(void *ctx, const char *schema, const char *name, bool is_view);
 
+/* Called once per problem with a side's files; line 0 = the whole object. */
+typedef bool (*file_problem_fn)(void *ctx, const char *object, int64_t line, const char *reason);
+
 struct endpoint_options {
 	const char *label;	     /* "source" or "target": in every error message */
 	int statement_timeout_ms;    /* 0 = none */
@@ -124,6 +127,23 @@ struct endpoint_ops {
 				 const char *since, row_fn fn, void *ctx, bool *empty);
 	/* list_tables: every user table and view (DMS selection rules with wildcards) */
 	bool (*list_tables)(struct endpoint *ep, table_name_fn fn, void *ctx);
+	/*
+	 * describe_from (a side whose data carries no types: the CSV files of an S3 target):
+	 * describe the table from the other side's description, which gives its columns, their
+	 * canonical types and its key; the engine checks what it can (the folder, the access).
+	 * When an engine has it, the audit calls it instead of describe.
+	 */
+	bool (*describe_from)(struct endpoint *ep, const char *schema, const char *table,
+			      const struct table_desc *peer, struct table_desc *out);
+	/* row_origin: where the row of a canonical key came from, appended to out as text
+	 * (for files: the object and line that last wrote or deleted it); nothing when no
+	 * object wrote it. The audit stores it with the failure, as evidence. */
+	bool (*row_origin)(struct endpoint *ep, const struct scan_request *r, const char *key,
+			   size_t keylen, struct buf *out);
+	/* file_problems: problems with the side's files found while reading the table (an
+	 * object, a line, a reason), for the audit to record */
+	bool (*file_problems)(struct endpoint *ep, const struct scan_request *r,
+			      file_problem_fn fn, void *ctx);
 	void (*close)(struct endpoint *ep);
 };
 
@@ -146,6 +166,7 @@ bool endpoint_check_uri(const char *uri, const char *label);
 bool pg_endpoint_open(const char *uri, const struct endpoint_options *opts, struct endpoint **out);
 bool mysql_endpoint_open(const char *uri, const struct endpoint_options *opts,
 			 struct endpoint **out);
+bool s3_endpoint_open(const char *uri, const struct endpoint_options *opts, struct endpoint **out);
 
 /* Shared helpers for engines. */
 void endpoint_base_init(struct endpoint *ep, const struct endpoint_ops *ops, const char *uri,

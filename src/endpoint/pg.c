@@ -531,7 +531,7 @@ pg_key_bounds(struct endpoint *ep, const struct scan_request *r, row_fn fn, void
 	else if (!PQgetisnull(res, 0, 0)) {
 		*empty = false;
 		for (int i = 0; i < 2 && ok; i++) {
-			struct value v = {PQgetvalue(res, 0, i), (size_t) PQgetlength(res, 0, i), false};
+			struct value v = {PQgetvalue(res, 0, i), (size_t) PQgetlength(res, 0, i), false, false};
 			ok = fn(ctx, &v);
 		}
 	}

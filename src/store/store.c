@@ -105,6 +105,19 @@ static const char *migrations[] = {
 	/* v2: a difference seen on a row changed inside the lag window (--lag-column,
 	 * --lag-window) is deferred: it is judged only once the window has passed */
 	"ALTER TABLE failures ADD COLUMN deferred INTEGER NOT NULL DEFAULT 0;",
+
+	/* v3: a side made of files (DMS S3 layout) gives evidence: the object and line that
+	 * last wrote a failing key, and the problems found in the files themselves */
+	"ALTER TABLE failures ADD COLUMN origin TEXT;"
+	"CREATE TABLE file_problems ("
+	"  run_id INTEGER NOT NULL REFERENCES runs(id),"
+	"  table_name TEXT NOT NULL,"
+	"  side TEXT NOT NULL,"		     /* source | target */
+	"  object TEXT NOT NULL,"	     /* the object's key (or path under file://) */
+	"  line INTEGER NOT NULL,"	     /* 0 = the whole object */
+	"  reason TEXT NOT NULL,"
+	"  UNIQUE (run_id, table_name, side, object, line, reason)"
+	");",
 };
 
 #define NMIGRATIONS ((int) (sizeof(migrations) / sizeof(migrations[0])))

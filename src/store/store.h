@@ -17,7 +17,7 @@
 
 struct store;
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* store_open opens or creates the store (WAL) and migrates it to the current schema. */
 bool store_open(const char *path, struct store **out);
@@ -102,6 +102,7 @@ struct failure_record {
 	const char *columns;	/* JSON array of column names */
 	const char *state;	/* pending | confirmed | resolved */
 	bool deferred;		/* changed inside the lag window when seen */
+	const char *origin;	/* where the target's row came from (an object:line), or NULL */
 };
 
 /* store_partition_plan records planned partitions of a table in one transaction. */
@@ -130,6 +131,7 @@ struct failure_row {
 	const char *first_seen;
 	const char *last_seen;
 	bool deferred;
+	const char *origin;	/* the object:line that last wrote the key on a file side, or NULL */
 };
 
 struct failure_filter {
@@ -147,6 +149,24 @@ bool store_list_failures(struct store *s, const struct failure_filter *flt, fail
 bool store_failure_update(struct store *s, int64_t id, const char *state, const char *kind,
 			  const char *columns, bool deferred);
 bool store_count_failures(struct store *s, const struct failure_filter *flt, int64_t *n);
+
+/* --- problems with a side's files (store_results.c) ------------------------------------ */
+
+struct file_problem {
+	const char *table;
+	const char *side;	/* source | target */
+	const char *object;
+	int64_t line;		/* 0 = the whole object */
+	const char *reason;
+};
+
+/* store_file_problems_add records problems of a run in one transaction (idempotent). */
+bool store_file_problems_add(struct store *s, int64_t run, const struct file_problem *p, int n);
+typedef bool (*file_problem_row_fn)(void *ctx, const struct file_problem *p);
+/* store_list_file_problems: a run's problems (table NULL = all), by table, object, line */
+bool store_list_file_problems(struct store *s, int64_t run, const char *table,
+			      file_problem_row_fn fn, void *ctx);
+bool store_count_file_problems(struct store *s, int64_t run, const char *table, int64_t *n);
 
 /* --- reports and filters (store_report.c) ----------------------------------------------- */
 

@@ -51,7 +51,7 @@ const char *store_col_text(sqlite3_stmt *st, int i);
  */
 #define FAILURE_COLUMNS_OF(t)                                                              \
 	t "id, " t "run_id, " t "table_name, " t "key_json, " t "key, " t "kind, " t "columns, " \
-	t "state, " t "attempts, " t "first_seen, " t "last_seen, " t "deferred"
+	t "state, " t "attempts, " t "first_seen, " t "last_seen, " t "deferred, " t "origin"
 #define FAILURE_COLUMNS FAILURE_COLUMNS_OF("")
 
 struct store_failure_ctx {

@@ -291,15 +291,15 @@ store_partition_commit(struct store *s, int64_t run, const struct partition_resu
 				    PT(":kj", f[i].key_json), PB(":k", f[i].key, f[i].keylen),
 				    PT(":kind", f[i].kind),   PT(":cols", f[i].columns),
 				    PT(":st", f[i].state),    PT(":ts", ts),
-				    PI(":def", f[i].deferred), PEND};
+				    PI(":def", f[i].deferred), PT(":origin", f[i].origin), PEND};
 		ok = store_sql(s,
 			       "INSERT INTO failures (run_id, table_name, key_json, key, kind, columns,"
-			       "  state, attempts, first_seen, last_seen, deferred)"
-			       " VALUES (:run, :t, :kj, :k, :kind, :cols, :st, 0, :ts, :ts, :def)"
+			       "  state, attempts, first_seen, last_seen, deferred, origin)"
+			       " VALUES (:run, :t, :kj, :k, :kind, :cols, :st, 0, :ts, :ts, :def, :origin)"
 			       " ON CONFLICT (run_id, table_name, key) DO UPDATE SET"
 			       "  kind = excluded.kind, columns = excluded.columns,"
 			       "  state = excluded.state, last_seen = excluded.last_seen,"
-			       "  deferred = excluded.deferred",
+			       "  deferred = excluded.deferred, origin = excluded.origin",
 			       p, NULL, NULL);
 	}
 	ok = ok ? store_exec(s, "COMMIT") : (store_exec(s, "ROLLBACK"), false);
@@ -378,6 +378,7 @@ store_failure_row(void *vctx, sqlite3_stmt *st)
 		.first_seen = store_col_text(st, 9),
 		.last_seen = store_col_text(st, 10),
 		.deferred = sqlite3_column_int(st, 11) != 0,
+		.origin = store_col_text(st, 12),
 	};
 	return c->fn(c->ctx, &f);
 }
@@ -428,6 +429,76 @@ store_failure_update(struct store *s, int64_t id, const char *state, const char 
 			    " columns = coalesce(:cols, columns), attempts = attempts + 1,"
 			    " last_seen = :ts, deferred = :def WHERE id = :id",
 			    p, NULL, NULL);
+	pthread_mutex_unlock(&s->mu);
+	return ok;
+}
+
+/* --- problems with a side's files ---------------------------------------------------------- */
+
+bool
+store_file_problems_add(struct store *s, int64_t run, const struct file_problem *fp, int n)
+{
+	pthread_mutex_lock(&s->mu);
+	bool ok = store_exec(s, "BEGIN IMMEDIATE");
+	for (int i = 0; ok && i < n; i++) {
+		struct param p[] = {PI(":run", run),	       PT(":t", fp[i].table),
+				    PT(":side", fp[i].side),   PT(":obj", fp[i].object),
+				    PI(":line", fp[i].line),   PT(":why", fp[i].reason), PEND};
+		ok = store_sql(s,
+			       "INSERT OR IGNORE INTO file_problems (run_id, table_name, side, object,"
+			       "  line, reason) VALUES (:run, :t, :side, :obj, :line, :why)",
+			       p, NULL, NULL);
+	}
+	ok = ok ? store_exec(s, "COMMIT") : (store_exec(s, "ROLLBACK"), false);
+	pthread_mutex_unlock(&s->mu);
+	return ok;
+}
+
+struct problem_ctx {
+	file_problem_row_fn fn;
+	void *ctx;
+};
+
+static bool
+problem_row(void *vctx, sqlite3_stmt *st)
+{
+	struct problem_ctx *c = vctx;
+	struct file_problem p = {
+		.table = store_col_text(st, 0),
+		.side = store_col_text(st, 1),
+		.object = store_col_text(st, 2),
+		.line = sqlite3_column_int64(st, 3),
+		.reason = store_col_text(st, 4),
+	};
+	return c->fn(c->ctx, &p);
+}
+
+bool
+store_list_file_problems(struct store *s, int64_t run, const char *table, file_problem_row_fn fn,
+			 void *ctx)
+{
+	struct param p[] = {PI(":run", run), PT(":t", table), PEND};
+	struct problem_ctx c = {fn, ctx};
+	pthread_mutex_lock(&s->mu);
+	bool ok = store_sql(s,
+			    "SELECT table_name, side, object, line, reason FROM file_problems"
+			    " WHERE run_id = :run AND (:t IS NULL OR table_name = :t)"
+			    " ORDER BY table_name, side, object, line, reason",
+			    p, problem_row, &c);
+	pthread_mutex_unlock(&s->mu);
+	return ok;
+}
+
+bool
+store_count_file_problems(struct store *s, int64_t run, const char *table, int64_t *n)
+{
+	struct param p[] = {PI(":run", run), PT(":t", table), PEND};
+	*n = 0;
+	pthread_mutex_lock(&s->mu);
+	bool ok = store_sql(s,
+			    "SELECT count(*) FROM file_problems"
+			    " WHERE run_id = :run AND (:t IS NULL OR table_name = :t)",
+			    p, read_first_int, n);
 	pthread_mutex_unlock(&s->mu);
 	return ok;
 }

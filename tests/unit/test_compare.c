@@ -36,9 +36,9 @@ array_next(void *ctx, struct encoded_row *row)
 		return 0;
 	const struct srow *r = &s->rows[s->i++];
 	struct value v[3] = {
-		{r->id, strlen(r->id), false},
-		{r->name ? r->name : "", r->name ? strlen(r->name) : 0, r->name == NULL},
-		{r->amount, strlen(r->amount), false},
+		{r->id, strlen(r->id), false, false},
+		{r->name ? r->name : "", r->name ? strlen(r->name) : 0, r->name == NULL, false},
+		{r->amount, strlen(r->amount), false, false},
 	};
 	return row_encode(&s->enc, v, row) ? 1 : -1;
 }
@@ -177,11 +177,11 @@ test_null_key_refused(void **state)
 	(void) state;
 	struct row_encoder e;
 	row_encoder_init(&e, &layout, 0);
-	struct value v[3] = {{"", 0, true}, {"a", 1, false}, {"1", 1, false}};
+	struct value v[3] = {{"", 0, true, false}, {"a", 1, false, false}, {"1", 1, false, false}};
 	struct encoded_row row;
 	assert_false(row_encode(&e, v, &row));
 	/* an unreadable non-key value is invalid, and never equal across sides */
-	struct value w[3] = {{"1", 1, false}, {"a", 1, false}, {"x", 1, false}};
+	struct value w[3] = {{"1", 1, false, false}, {"a", 1, false, false}, {"x", 1, false, false}};
 	assert_true(row_encode(&e, w, &row));
 	assert_int_equal(e.bad_col, 2);
 	uint64_t h0 = row.hash;

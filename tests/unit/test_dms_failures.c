@@ -161,11 +161,11 @@ init_layout(void)
 static void
 audit_key(struct buf *out)
 {
-	struct value v[5] = {{"12.50", 5, false},
-			     {"a\"b", 3, false},
-			     {"2024-03-01 10:00:06.5", 21, false},
-			     {"\x00\xff", 2, false},
-			     {"whatever", 8, false}};
+	struct value v[5] = {{"12.50", 5, false, false},
+			     {"a\"b", 3, false, false},
+			     {"2024-03-01 10:00:06.5", 21, false, false},
+			     {"\x00\xff", 2, false, false},
+			     {"whatever", 8, false, false}};
 	struct row_encoder e;
 	row_encoder_init(&e, &layout, 0);
 	struct encoded_row row;

@@ -139,7 +139,7 @@ value_is(const char *mtype, enum canon_type t, const char *in, size_t len, const
 	c.name = (char *) (uintptr_t) "f";
 	c.engine_type = (char *) (uintptr_t) mtype;
 	c.type = t;
-	struct value v = {in, len, in == NULL};
+	struct value v = {in, len, in == NULL, false};
 	struct buf b;
 	buf_init(&b);
 	const char *err = NULL;
@@ -210,14 +210,14 @@ test_doc_json(void **state)
 	/* delivery order differs from the mapping's; the _id pseudo column is not a field */
 	int order[] = {3, 1, 0, 2}, key[] = {3};
 	struct scan_request r = {.table = &t, .cols = order, .ncols = 4, .key = key, .nkeys = 1};
-	struct value row[] = {{"7", 1, false}, {"", 0, true}, {"7", 1, false},
-			      {"2024-03-01 00:07:00.000000", 26, false}};
+	struct value row[] = {{"7", 1, false, false}, {"", 0, true, false}, {"7", 1, false, false},
+			      {"2024-03-01 00:07:00.000000", 26, false, false}};
 	struct buf b, err;
 	buf_init(&b), buf_init(&err);
 	assert_true(os_doc_json(&r, row, &b, &err));
 	assert_string_equal(buf_cstr(&b), "{\"name\":null,\"id\":7,\"at\":\"2024-03-01T00:07:00.000000Z\"}");
 	/* a value the field cannot hold: the field is named */
-	struct value bad[] = {{"7", 1, false}, {"x", 1, false}, {"NaN", 3, false}, {"", 0, true}};
+	struct value bad[] = {{"7", 1, false, false}, {"x", 1, false, false}, {"NaN", 3, false, false}, {"", 0, true, false}};
 	buf_reset(&b);
 	assert_false(os_doc_json(&r, bad, &b, &err));
 	assert_non_null(strstr(buf_cstr(&err), "field id (long)"));

@@ -98,8 +98,8 @@ test_partition_and_failures(void **state)
 	struct partition_result p = {.table = "public.t", .part_no = 0, .lo = "null", .hi = "{\"id\":\"10\"}",
 				     .status = "done", .source_rows = 10, .target_rows = 9, .matched = 8};
 	struct failure_record f[2] = {
-		{"{\"id\":\"3\"}", "k3", 2, "MISSING_TARGET", "[]", "pending", false},
-		{"{\"id\":\"4\"}", "k4", 2, "RECORD_DIFF", "[\"name\"]", "pending", true},
+		{"{\"id\":\"3\"}", "k3", 2, "MISSING_TARGET", "[]", "pending", false, NULL},
+		{"{\"id\":\"4\"}", "k4", 2, "RECORD_DIFF", "[\"name\"]", "pending", true, "t/LOAD00000001.csv:4"},
 	};
 	assert_true(store_partition_commit(s, run, &p, f, 2));
 	/* idempotent: committing the same partition again does not duplicate failures */
