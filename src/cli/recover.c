@@ -61,7 +61,7 @@ recover_option(void *vctx, int opt, const char *arg)
 		return true;
 	case OPT_FORMAT:
 		if (!recover_format_from_name(arg, &a->o.format)) {
-			log_error("--format: expected dms, mysql-replica, debezium, sql or bulk, got \"%s\"",
+			log_error("--format: expected dms, mysql-replica, debezium, sql, bulk or s3, got \"%s\"",
 				  arg);
 			return false;
 		}
@@ -122,7 +122,7 @@ const struct command cmd_recover = {
 	.name = "recover",
 	.summary = "write backfill and checkpointed replacement tasks for a run's failures",
 	.usage =
-		"--run N --format dms|mysql-replica|debezium|sql|bulk --out DIR [options]\n"
+		"--run N --format dms|mysql-replica|debezium|sql|bulk|s3 --out DIR [options]\n"
 		"\n"
 		"Writes, for run N's confirmed failures, the files and a RUNBOOK.md of ordered\n"
 		"commands that recover the replication without losing data. DIR must be new or\n"
@@ -145,7 +145,10 @@ const struct command cmd_recover = {
 		"create-replication-task --cli-input-json), mysql-replica (CHANGE MASTER TO the\n"
 		"checkpoint + backfill SQL), debezium (execute-snapshot signals), sql (idempotent\n"
 		"repair of the target from the source's current rows), bulk (the same for an\n"
-		"OpenSearch target: repair.ndjson of delete and index actions for POST /_bulk)\n",
+		"OpenSearch target: repair.ndjson of delete and index actions for POST /_bulk),\n"
+		"s3 (the same for an S3 target in the DMS layout: a CDC file of U and D rows under\n"
+		"objects/, named to sort after every existing file, and the objects that wrote\n"
+		"the failing rows)\n",
 	.run = run_recover,
 };
 

@@ -144,6 +144,15 @@ struct endpoint_ops {
 	 * object, a line, a reason), for the audit to record */
 	bool (*file_problems)(struct endpoint *ep, const struct scan_request *r,
 			      file_problem_fn fn, void *ctx);
+	/*
+	 * change_file (a side made of files): a change file in the engine's own format which,
+	 * applied after the existing ones, upserts rows (every column of r->table, in its
+	 * order: r->cols covers them all) and deletes the canonical keys. *name gets the
+	 * object key the file should be given (named by the current time, so it sorts last).
+	 */
+	bool (*change_file)(struct endpoint *ep, const struct scan_request *r,
+			    const struct value *const *rows, int nrows, const char *const *keys,
+			    const size_t *keylens, int nkeys, struct buf *name, struct buf *out);
 	void (*close)(struct endpoint *ep);
 };
 

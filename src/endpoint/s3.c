@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "endpoint/s3_internal.h"
 #include "util/log.h"
@@ -313,6 +314,147 @@ s3_file_problems(struct endpoint *ep, const struct scan_request *r, file_problem
 	return true;
 }
 
+/* csv_put appends one field as DMS writes it (s3_csv.c states the NULL and quote rules) */
+static void
+csv_put(struct buf *out, const struct s3_settings *s, bool first, const char *v, size_t len,
+	bool null)
+{
+	if (!first)
+		buf_append_str(out, s->delim);
+	if (null) {
+		if (s->null_value)
+			buf_append_str(out, s->null_value);
+		return;
+	}
+	bool quote = s->rfc4180 && (len == 0 || memchr(v, '"', len) || memchr(v, '\n', len) ||
+				    memchr(v, '\r', len) || memmem(v, len, s->delim, strlen(s->delim)) ||
+				    memmem(v, len, s->row_delim, strlen(s->row_delim)) ||
+				    (s->null_value && len == strlen(s->null_value) &&
+				     memcmp(v, s->null_value, len) == 0));
+	if (!quote) {
+		buf_append(out, v, len);
+		return;
+	}
+	buf_append_char(out, '"');
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] == '"')
+			buf_append_char(out, '"');
+		buf_append_char(out, v[i]);
+	}
+	buf_append_char(out, '"');
+}
+
+static void
+hex_text(struct buf *out, const char *v, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char) v[i];
+		buf_append_char(out, hex[c >> 4]);
+		buf_append_char(out, hex[c & 15]);
+	}
+}
+
+/* change_row: [op][,table,schema][,ts] then the columns, as the endpoint's CDC files are */
+static void
+change_row(struct buf *out, const struct s3_settings *s, const struct table_desc *t, char op,
+	   const char *now, const struct value *vals)
+{
+	struct buf tmp;
+	buf_init(&tmp);
+	char o[2] = {op, 0};
+	bool first = true;
+	csv_put(out, s, first, o, 1, false);
+	first = false;
+	if (s->preserve_transactions) {
+		csv_put(out, s, false, t->name, strlen(t->name), false);
+		csv_put(out, s, false, t->schema, strlen(t->schema), false);
+	}
+	if (s->timestamp_column)
+		csv_put(out, s, false, now, strlen(now), false);
+	for (int i = 0; i < t->ncols; i++) {
+		const struct value *v = &vals[i];
+		if (!v->null && t->cols[i].type == CANON_BINARY) {
+			buf_reset(&tmp);
+			hex_text(&tmp, v->data, v->len);
+			csv_put(out, s, false, tmp.data ? tmp.data : "", tmp.len, false);
+		} else {
+			csv_put(out, s, false, v->data, v->len, v->null);
+		}
+	}
+	buf_append_str(out, s->row_delim);
+	buf_free(&tmp);
+}
+
+static bool
+s3_change_file(struct endpoint *ep, const struct scan_request *r, const struct value *const *rows,
+	       int nrows, const char *const *keys, const size_t *keylens, int nkeys, struct buf *name,
+	       struct buf *out)
+{
+	const struct s3_settings *s = &s3ep(ep)->set;
+	const struct table_desc *t = r->table;
+	if (s->cdc_inserts_only && !s->include_op_full_load) {
+		log_error("%s: the CDC files have no Op column (CdcInsertsOnly): a change file "
+			  "cannot delete or update",
+			  ep->label);
+		return false;
+	}
+	if (r->ncols != t->ncols) {
+		log_error("%s: %s.%s: a change file carries every column; the run compared %d of %d",
+			  ep->label, t->schema, t->name, r->ncols, t->ncols);
+		return false;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char stamp[96], now[96];
+	int ms = (int) (ts.tv_nsec / 1000000);
+	snprintf(stamp, sizeof(stamp), "%04d%02d%02d-%02d%02d%02d%03d", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+	snprintf(now, sizeof(now), "%04d-%02d-%02d %02d:%02d:%02d.%06d", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int) (ts.tv_nsec / 1000));
+	if (s->preserve_transactions) {
+		buf_printf(name, "%s%s/CDC_TXN-%.8s%s.csv", s->folder, s->cdc_path, stamp, stamp + 9);
+	} else {
+		buf_printf(name, "%s%s/%s/", s->folder, t->schema, t->name);
+		if (s->date_partition) {
+			s3_date_folder(s->date_sequence, s->date_delimiter, stamp, name);
+			buf_append_char(name, '/');
+		}
+		buf_printf(name, "%s.csv", stamp);
+	}
+	if (s->add_column_name) {
+		csv_put(out, s, true, "Op", 2, false);
+		if (s->timestamp_column)
+			csv_put(out, s, false, s->timestamp_column, strlen(s->timestamp_column), false);
+		for (int i = 0; i < t->ncols; i++)
+			csv_put(out, s, false, t->cols[i].name, strlen(t->cols[i].name), false);
+		buf_append_str(out, s->row_delim);
+	}
+	/* deletes first: a key both deleted and upserted (never both here) ends upserted */
+	struct value *vals = xcalloc((size_t) t->ncols + 1, sizeof(*vals));
+	for (int k = 0; k < nkeys; k++) {
+		for (int i = 0; i < t->ncols; i++)
+			vals[i] = (struct value){"", 0, true, false};
+		const char *p = keys[k], *end = keys[k] + keylens[k];
+		for (int i = 0; i < r->nkeys; i++) {
+			enum canon_type kt;
+			const char *v;
+			size_t len;
+			if (!keyframe_next(&p, end, &kt, &v, &len))
+				break;
+			vals[r->key[i]] = (struct value){v, len, false, false};
+		}
+		change_row(out, s, t, 'D', now, vals);
+	}
+	free(vals);
+	for (int i = 0; i < nrows; i++)
+		change_row(out, s, t, 'U', now, rows[i]);
+	return !out->failed;
+}
+
 static void
 s3_close(struct endpoint *ep)
 {
@@ -333,6 +475,7 @@ static const struct endpoint_ops s3_ops = {
 	.fetch = s3_fetch,
 	.row_origin = s3_row_origin,
 	.file_problems = s3_file_problems,
+	.change_file = s3_change_file,
 	.close = s3_close,
 };
 

@@ -24,12 +24,13 @@ static const char *format_names[] = {
 	[RECOVER_DEBEZIUM] = "debezium",
 	[RECOVER_SQL] = "sql",
 	[RECOVER_BULK] = "bulk",
+	[RECOVER_S3] = "s3",
 };
 
 bool
 recover_format_from_name(const char *name, enum recover_format *f)
 {
-	for (int i = 0; i <= RECOVER_BULK; i++)
+	for (int i = 0; i <= RECOVER_S3; i++)
 		if (strcmp(format_names[i], name) == 0) {
 			*f = (enum recover_format) i;
 			return true;
@@ -351,6 +352,7 @@ recover_write(const struct recover_options *o, struct store *st)
 	case RECOVER_DEBEZIUM: ok = recover_debezium(&j); break;
 	case RECOVER_SQL: ok = recover_sql(&j, "repair.sql"); break;
 	case RECOVER_BULK: ok = recover_bulk(&j); break;
+	case RECOVER_S3: ok = recover_s3(&j); break;
 	}
 	ok = ok && recover_write_file(&j, "RUNBOOK.md", j.runbook.data, j.runbook.len);
 	if (ok) {

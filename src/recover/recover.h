@@ -11,6 +11,9 @@
  *   debezium       execute-snapshot signals (incremental, additional-conditions)
  *   sql            idempotent SQL repair of the target from the source's current rows
  *   bulk           the same for an OpenSearch target: _bulk NDJSON (delete + index)
+ *   s3             the same for an S3 target in the DMS layout: a CDC file (U and D rows)
+ *                  that sorts after every existing one, and the objects that wrote the
+ *                  failing rows
  * Each writes a RUNBOOK.md: the ordered commands an operator runs.
  */
 #ifndef CROSSCHECK_RECOVER_RECOVER_H
@@ -27,6 +30,7 @@ enum recover_format {
 	RECOVER_DEBEZIUM,
 	RECOVER_SQL,
 	RECOVER_BULK,
+	RECOVER_S3,
 };
 
 struct recover_options {

@@ -65,6 +65,8 @@ bool recover_debezium(struct recover_job *j);
 bool recover_sql(struct recover_job *j, const char *file);
 /* recover_bulk writes repair.ndjson for an OpenSearch target (recover_bulk.c) */
 bool recover_bulk(struct recover_job *j);
+/* recover_s3 writes a change file for an S3 target in the DMS layout (recover_s3.c) */
+bool recover_s3(struct recover_job *j);
 
 /* SQL text helpers (recover_sql.c) for the target's dialect */
 enum sql_dialect { DIALECT_POSTGRESQL, DIALECT_MYSQL };
