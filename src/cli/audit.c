@@ -50,10 +50,12 @@ enum {
 	OPT_TABLE_MAPPINGS,
 	OPT_COLUMN_OPTION,
 	OPT_ID_MODE,
+	OPT_S3_SETTINGS,
 };
 
 static const struct option audit_opts[] = {
 	{"source", required_argument, NULL, OPT_SOURCE},
+	{"s3-settings", required_argument, NULL, OPT_S3_SETTINGS},
 	{"target", required_argument, NULL, OPT_TARGET},
 	{"table", required_argument, NULL, OPT_TABLE},
 	{"target-table", required_argument, NULL, OPT_TARGET_TABLE},
@@ -99,6 +101,8 @@ struct audit_args {
 	const char *table_mappings;
 	const char *id_mode;	/* --id-mode: carried to an OpenSearch target as ?id_mode= */
 	char *target_uri;	/* the target URI with id_mode added, owned */
+	const char *s3_settings; /* --s3-settings FILE */
+	char *s3_uri;		/* the s3:// or file:// side with S3Settings added, owned */
 };
 
 /* cli_parse_zone reads UTC, Z, or a fixed offset +HH:MM / -HH:MM. */
@@ -208,6 +212,7 @@ audit_option(void *vctx, int opt, const char *arg)
 	switch (opt) {
 	case OPT_SOURCE: o->source_uri = arg; return true;
 	case OPT_TARGET: o->target_uri = arg; return true;
+	case OPT_S3_SETTINGS: a->s3_settings = arg; return true;
 	case OPT_TABLE:
 		if (a->tables_from_check) {
 			for (int i = 0; i < o->ntables; i++)
@@ -401,6 +406,36 @@ print_summary(const struct cli_context *ctx, struct store *st, int64_t run,
  * id_mode, the one place the endpoint reads it (so it is also part of the run's recorded
  * target URI). Only an OpenSearch target has document ids.
  */
+/*
+ * apply_s3_settings carries --s3-settings (the settings JSON of `aws dms
+ * describe-endpoints`) to the side made of DMS files, as its S3Settings URI parameter,
+ * with the file's absolute path so that recover and rechecks find it from anywhere.
+ */
+static bool
+apply_s3_settings(struct audit_args *a)
+{
+	if (a->s3_settings == NULL)
+		return true;
+	const char **side = NULL;
+	const char *uris[2] = {a->o.target_uri, a->o.source_uri};
+	for (int i = 0; i < 2 && side == NULL; i++)
+		if (strncmp(uris[i], "s3://", 5) == 0 || strncmp(uris[i], "file://", 7) == 0)
+			side = i == 0 ? &a->o.target_uri : &a->o.source_uri;
+	if (side == NULL) {
+		log_error("--s3-settings applies to an s3:// or file:// side only");
+		return false;
+	}
+	char *path = realpath(a->s3_settings, NULL);
+	if (path == NULL) {
+		log_error("--s3-settings %s: %m", a->s3_settings);
+		return false;
+	}
+	a->s3_uri = uri_with_param(*side, "S3Settings", path);
+	free(path);
+	*side = a->s3_uri;
+	return true;
+}
+
 static bool
 apply_id_mode(struct audit_args *a)
 {
@@ -525,7 +560,8 @@ run_audit_or_drift(struct cli_context *ctx, int argc, char **argv, bool drift)
 		a.o.tables[i].target = xstrdup(a.target_tables.items[i]);
 	}
 	if (!endpoint_check_uri(a.o.source_uri, "source") ||
-	    !endpoint_check_uri(a.o.target_uri, "target") || !apply_id_mode(&a))
+	    !endpoint_check_uri(a.o.target_uri, "target") || !apply_id_mode(&a) ||
+	    !apply_s3_settings(&a))
 		goto cleanup;
 	if (a.table_mappings && !audit_tables_from_mappings(&a.o, a.table_mappings))
 		goto cleanup;
@@ -583,6 +619,7 @@ cleanup:
 	strlist_free(&a.target_tables);
 	audit_options_free(&a.o);
 	free(a.target_uri);
+	free(a.s3_uri);
 	if (have_check)
 		check_file_free(&chk);
 	return rc;
@@ -617,6 +654,15 @@ const struct command cmd_audit = {
 		"  --target URI               passwords: PGPASSWORD or ~/.pgpass (PostgreSQL),\n"
 		"                             MYSQL_PWD or ~/.my.cnf [client] (MySQL/MariaDB);\n"
 		"                             never the URI\n"
+		"                             s3://BUCKET/FOLDER or file:///DIR: the files AWS\n"
+		"                             DMS writes to an S3 target (LOAD*.csv + CDC files),\n"
+		"                             DMS settings as URI parameters named as DMS names\n"
+		"                             them (?AddColumnName=true&CsvDelimiter=%7C...),\n"
+		"                             endpoint=http://host:port for an S3-compatible\n"
+		"                             server, region=; AWS_ACCESS_KEY_ID/_SECRET_ACCESS_KEY\n"
+		"                             (+ AWS_SESSION_TOKEN) or AWS_PROFILE\n"
+		"  --s3-settings FILE         the S3 side's settings as `aws dms describe-endpoints`\n"
+		"                             prints them (the URI's own parameters win)\n"
 		"tables and columns:\n"
 		"  --table [SCHEMA.]TABLE     a table to audit (repeat for several)\n"
 		"  --target-table NAME        its name on the target (one per --table, in order)\n"

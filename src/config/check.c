@@ -300,7 +300,22 @@ handler(void *user, const char *section, const char *name, const char *value)
 		}
 		return table_key(s, t, name, value);
 	}
-	FAIL(s, "unknown section [%s] (expected [check] or [table SCHEMA.NAME])", section);
+	if (strcmp(section, "s3") == 0) {
+		/* DMS S3 endpoint settings, named as DMS names them; the endpoint checks them */
+		struct buf kv;
+		buf_init(&kv);
+		if (strcmp(name, "s3_settings") == 0 || strcmp(name, "S3Settings") == 0) {
+			char *p = path_in(c, value);
+			buf_printf(&kv, "S3Settings=%s", p);
+			free(p);
+		} else {
+			buf_printf(&kv, "%s=%s", name, value);
+		}
+		strlist_push(&c->s3, buf_cstr(&kv));
+		buf_free(&kv);
+		return 1;
+	}
+	FAIL(s, "unknown section [%s] (expected [check], [s3] or [table SCHEMA.NAME])", section);
 }
 
 /* note_tables records [table X] sections that have no keys (libinih reports only keys). */
@@ -370,6 +385,27 @@ check_file_load(const char *path, struct check_file *out)
 		log_error("%s: missing key \"%s\" in [check]", path, out->source ? "target" : "source");
 		ok = false;
 	}
+	if (ok && out->s3.n > 0) {
+		/* the [s3] settings belong to whichever side is made of DMS files */
+		char **side = NULL;
+		if (strncmp(out->target, "s3://", 5) == 0 || strncmp(out->target, "file://", 7) == 0)
+			side = &out->target;
+		else if (strncmp(out->source, "s3://", 5) == 0 || strncmp(out->source, "file://", 7) == 0)
+			side = &out->source;
+		if (side == NULL) {
+			log_error("%s: an [s3] section, but neither source nor target is s3:// or file://",
+				  path);
+			ok = false;
+		}
+		for (size_t i = 0; ok && i < out->s3.n; i++) {
+			const char *kv = out->s3.items[i], *eq = strchr(kv, '=');
+			char *k = xstrndup(kv, (size_t) (eq - kv));
+			char *u = uri_with_param(*side, k, eq + 1);
+			free(k);
+			free(*side);
+			*side = u;
+		}
+	}
 	if (ok && out->ntables == 0 && out->table_mappings == NULL) {
 		log_error("%s: no table to audit: add a [table SCHEMA.NAME] section or table_mappings",
 			  path);
@@ -387,6 +423,7 @@ check_file_load(const char *path, struct check_file *out)
 void
 check_file_free(struct check_file *c)
 {
+	strlist_free(&c->s3);
 	char **strs[] = {&c->path, &c->dir, &c->name, &c->source, &c->target,
 			 &c->source_password_env, &c->target_password_env, &c->store,
 			 &c->table_mappings, &c->lag_column, &c->lag_query, &c->timezone,

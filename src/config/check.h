@@ -46,6 +46,7 @@ struct check_file {
 	char *timezone;
 	int casefold;		/* < 0 = not set */
 	struct strlist key, columns, exclude;
+	struct strlist s3;	/* [s3] settings as "Name=Value", added to the s3:// or file:// URI */
 	int64_t max_differences; /* < 0 = not set (0 tolerated) */
 	int64_t max_count_gap;	 /* < 0 = not set */
 	int cover_every;	 /* drift: every partition within this many runs */

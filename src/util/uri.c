@@ -269,3 +269,28 @@ uri_redact(const char *text)
 	}
 	return buf_steal(&b);
 }
+
+char *
+uri_with_param(const char *uri, const char *key, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct buf b;
+	buf_init(&b);
+	size_t n = strcspn(uri, "#");
+	buf_append(&b, uri, n);
+	buf_append_char(&b, memchr(uri, '?', n) ? '&' : '?');
+	const char *parts[2] = {key, value};
+	for (int k = 0; k < 2; k++) {
+		if (k)
+			buf_append_char(&b, '=');
+		for (const unsigned char *p = (const unsigned char *) parts[k]; *p; p++) {
+			if (isalnum(*p) || strchr("-_.~/", *p)) {
+				buf_append_char(&b, (char) *p);
+			} else {
+				char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+				buf_append(&b, e, 3);
+			}
+		}
+	}
+	return buf_steal(&b);
+}

@@ -31,6 +31,11 @@ bool uri_parse(const char *text, struct uri *u);
 void uri_free(struct uri *u);
 const char *uri_param(const struct uri *u, const char *key);
 
+/* uri_with_param returns uri with key=value added to its query (value percent-encoded);
+ * caller frees. A check file's [s3] settings and --s3-settings travel this way, so every
+ * place that opens the endpoint again (workers, rechecks, recover) sees them. */
+char *uri_with_param(const char *uri, const char *key, const char *value);
+
 /* uri_redact returns text with the password (in userinfo or in a password-like query
  * parameter) replaced by "****"; caller frees. Works on any text, even unparseable. */
 char *uri_redact(const char *text);
