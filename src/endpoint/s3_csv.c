@@ -246,7 +246,13 @@ csv_next(struct csv_reader *c, const char **err, bool *fatal)
 			return -1;
 		}
 		const char *rec = c->buf.data + c->pos;
-		c->next_line += count_newlines(rec, used);
+		/* with "\n" rows an unquoted field holds no newline: count only in quoted ones */
+		bool quoted = false;
+		for (int i = 0; i < c->nfields && !quoted; i++)
+			quoted = c->fields[i].quoted;
+		c->next_line += c->rlen == 1 && c->row_delim[0] == '\n' && !quoted
+					? 1
+					: count_newlines(rec, used);
 		for (int i = 0; i < c->nfields; i++)
 			c->fields[i].data = (c->fields[i].quoted ? c->unq.data : c->buf.data) + c->offs[i];
 		if (c->unq.data == NULL)

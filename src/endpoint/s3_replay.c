@@ -180,6 +180,16 @@ struct spill {
 	struct buf out;	/* not yet written */
 };
 
+/*
+ * A record of the run buffer, with an order-preserving 8-byte prefix of its key's first
+ * column (sort_prefix): most comparisons of the sort are then one integer comparison, and
+ * only equal prefixes compare the canonical keys.
+ */
+struct sortent {
+	uint64_t prefix;
+	size_t off;
+};
+
 struct replay {
 	struct s3_table *t;
 	const struct s3_table_spec *spec;
@@ -188,7 +198,7 @@ struct replay {
 	const char *tmpdir;
 	/* the run being filled */
 	struct buf run;
-	size_t *offs;
+	struct sortent *offs;
 	size_t noffs, aoffs;
 	uint64_t seq;
 	/* sorted runs on disk */
@@ -330,11 +340,55 @@ s3_record_field(const struct s3_record *rec, int i, const char **v, size_t *len)
 	return false;
 }
 
+/*
+ * sort_prefix maps the first key column to 8 bytes whose unsigned order never contradicts
+ * canon_compare's: numbers by the floor of their value (saturated), byte-ordered types
+ * (text, binary, uuid, fixed-width dates and timestamps, booleans) by their first 8 bytes.
+ * Floats and anything else get 0: all equal, decided by the full comparison.
+ */
+static uint64_t
+sort_prefix(const char *key, size_t keylen)
+{
+	const char *p = key, *end = key + keylen, *v;
+	enum canon_type t;
+	size_t len;
+	if (!keyframe_next(&p, end, &t, &v, &len))
+		return 0;
+	if (t == CANON_NUMBER) {
+		bool neg = len > 0 && v[0] == '-';
+		size_t i = neg ? 1 : 0;
+		uint64_t mag = 0;
+		bool frac = false, big = false;
+		for (; i < len && v[i] != '.'; i++) {
+			if (v[i] < '0' || v[i] > '9')
+				return 0;
+			if (mag > (UINT64_MAX >> 1) / 10)
+				big = true;
+			else
+				mag = mag * 10 + (uint64_t) (v[i] - '0');
+		}
+		frac = i < len;
+		if (big || mag > (uint64_t) INT64_MAX - 1)
+			return neg ? 0 : UINT64_MAX;
+		int64_t x = neg ? -(int64_t) mag - (frac ? 1 : 0) : (int64_t) mag;
+		return (uint64_t) x ^ (UINT64_C(1) << 63);
+	}
+	if (t == CANON_FLOAT || t == CANON_JSON || t == CANON_INVALID)
+		return 0;
+	uint64_t x = 0;
+	for (size_t i = 0; i < 8; i++)
+		x = x << 8 | (i < len ? (unsigned char) v[i] : 0);
+	return x;
+}
+
 static int
 cmp_run_records(const void *a, const void *b, void *ctx)
 {
 	const char *base = ctx;
-	size_t oa = *(const size_t *) a, ob = *(const size_t *) b;
+	const struct sortent *ea = a, *eb = b;
+	if (ea->prefix != eb->prefix)
+		return ea->prefix < eb->prefix ? -1 : 1;
+	size_t oa = ea->off, ob = eb->off;
 	const char *pa = base + oa, *pb = base + ob;
 	int c = key_compare(pa + 8, get32(pa + 4), pb + 8, get32(pb + 4));
 	if (c != 0)
@@ -348,16 +402,16 @@ flush_run(struct replay *rp)
 {
 	if (rp->noffs == 0)
 		return true;
-	qsort_r(rp->offs, rp->noffs, sizeof(size_t), cmp_run_records, rp->run.data);
+	qsort_r(rp->offs, rp->noffs, sizeof(*rp->offs), cmp_run_records, rp->run.data);
 	rp->runs = xrealloc(rp->runs, (size_t) (rp->nruns + 1) * sizeof(*rp->runs));
 	struct spill *s = &rp->runs[rp->nruns];
 	if (!spill_open(rp, s))
 		return false;
 	rp->nruns++;
 	for (size_t i = 0; i < rp->noffs; i++) {
-		const char *p = rp->run.data + rp->offs[i];
+		const char *p = rp->run.data + rp->offs[i].off;
 		if (i + 1 < rp->noffs) {
-			const char *q = rp->run.data + rp->offs[i + 1];
+			const char *q = rp->run.data + rp->offs[i + 1].off;
 			if (key_compare(p + 8, get32(p + 4), q + 8, get32(q + 4)) == 0)
 				continue; /* a later record of the same key wins */
 		}
@@ -403,9 +457,9 @@ add_record(struct replay *rp, int op, uint32_t obj, uint32_t line)
 		return false;
 	if (rp->noffs == rp->aoffs) {
 		rp->aoffs = rp->aoffs ? 2 * rp->aoffs : 65536;
-		rp->offs = xrealloc(rp->offs, rp->aoffs * sizeof(size_t));
+		rp->offs = xrealloc(rp->offs, rp->aoffs * sizeof(*rp->offs));
 	}
-	rp->offs[rp->noffs++] = rp->run.len;
+	rp->offs[rp->noffs++] = (struct sortent){sort_prefix(rp->key.data, rp->key.len), rp->run.len};
 	return buf_append(&rp->run, r->data, r->len);
 }
 
@@ -885,9 +939,9 @@ merge_runs(struct replay *rp, struct state_writer *w)
 			heap_down(h, nh, 0);
 			if (nh == 0)
 				break;
-			struct s3_record cur;
-			uint64_t seq;
-			size_t total;
+			struct s3_record cur = {0};
+			uint64_t seq = 0;
+			size_t total = 0;
 			decode_record(best.data, best.len, &cur, &seq, &total);
 			if (key_compare(h[0]->cur.key, h[0]->cur.keylen, cur.key, cur.keylen) != 0)
 				break;
@@ -897,9 +951,9 @@ merge_runs(struct replay *rp, struct state_writer *w)
 		}
 		if (!ok)
 			break;
-		struct s3_record cur;
-		uint64_t seq;
-		size_t total;
+		struct s3_record cur = {0};
+		uint64_t seq = 0;
+		size_t total = 0;
 		decode_record(best.data, best.len, &cur, &seq, &total);
 		ok = state_put(rp, w, best.data, best.len, &cur);
 	}
@@ -923,18 +977,18 @@ finish_state(struct replay *rp)
 	bool ok;
 	if (rp->nruns == 0) {
 		/* everything fit in one run: sort it and write it as the state, no merge */
-		qsort_r(rp->offs, rp->noffs, sizeof(size_t), cmp_run_records, rp->run.data);
+		qsort_r(rp->offs, rp->noffs, sizeof(*rp->offs), cmp_run_records, rp->run.data);
 		ok = true;
 		for (size_t i = 0; ok && i < rp->noffs; i++) {
-			const char *p = rp->run.data + rp->offs[i];
+			const char *p = rp->run.data + rp->offs[i].off;
 			if (i + 1 < rp->noffs) {
-				const char *q = rp->run.data + rp->offs[i + 1];
+				const char *q = rp->run.data + rp->offs[i + 1].off;
 				if (key_compare(p + 8, get32(p + 4), q + 8, get32(q + 4)) == 0)
 					continue;
 			}
-			struct s3_record r;
-			uint64_t seq;
-			size_t total;
+			struct s3_record r = {0};
+			uint64_t seq = 0;
+			size_t total = 0;
 			decode_record(p, 4 + (size_t) get32(p), &r, &seq, &total);
 			ok = state_put(rp, &w, p, total, &r);
 		}
