@@ -18,7 +18,7 @@
 
 /* REPORT_SCHEMA_VERSION is the JSON report's schema_version; bump it on any change that
  * a consumer could notice (a renamed or removed key, a changed type or meaning). */
-#define REPORT_SCHEMA_VERSION 1
+#define REPORT_SCHEMA_VERSION 2
 
 enum report_format {
 	REPORT_JSON,

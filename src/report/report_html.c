@@ -363,6 +363,11 @@ failure_row(void *ctx, const struct failure_row *f)
 	esc(b, f->first_seen);
 	buf_append_str(b, "</td><td class=\"mono\">");
 	esc(b, f->last_seen);
+	if (f->origin) { /* a file target: the object and line the row came from */
+		buf_append_str(b, "<br><span class=\"mono\">from ");
+		esc(b, f->origin);
+		buf_append_str(b, "</span>");
+	}
 	buf_append_str(b, "</td></tr>\n");
 	c->shown++;
 	return report_flush(c->r, false);

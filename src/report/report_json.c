@@ -278,6 +278,23 @@ write_failure(void *ctx, const struct failure_row *f)
 	str(w, "last_seen", f->last_seen, true);
 	key(w, "deferred");
 	buf_append_str(w->b, f->deferred ? "true" : "false");
+	buf_append_char(w->b, ',');
+	str(w, "origin", f->origin, false); /* the object:line of a file target, or null */
+	buf_append_char(w->b, '}');
+	return report_flush(w->r, false);
+}
+
+static bool
+write_problem(void *ctx, const struct file_problem *p)
+{
+	struct part_ctx *c = ctx;
+	struct jw *w = c->w;
+	buf_append_str(w->b, c->n++ ? ",\n{" : "\n{");
+	str(w, "table", p->table, true);
+	str(w, "side", p->side, true);
+	str(w, "object", p->object, true);
+	num(w, "line", p->line, true);
+	str(w, "reason", p->reason, false);
 	buf_append_char(w->b, '}');
 	return report_flush(w->r, false);
 }
@@ -302,6 +319,10 @@ report_write_json(struct report *r)
 	struct part_ctx fc = {&w, 0};
 	struct failure_filter flt = {.run = r->run.id};
 	if (!store_list_failures_by_key(r->st, &flt, write_failure, &fc) || r->failed)
+		return false;
+	buf_append_str(w.b, "],\n\"file_problems\":[");
+	struct part_ctx pc = {&w, 0};
+	if (!store_list_file_problems(r->st, r->run.id, NULL, write_problem, &pc) || r->failed)
 		return false;
 	buf_append_str(w.b, "]}\n");
 	if (w.bad_json > 0)

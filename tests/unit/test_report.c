@@ -296,7 +296,7 @@ test_report_json(void **state)
 	bool ok;
 	char *out = render(s, REPORT_JSON, 0, 0, 0, &ok);
 	assert_true(ok);
-	assert_non_null(strstr(out, "{\"schema_version\":1,\"generator\":{\"name\":\"crosscheck\","));
+	assert_non_null(strstr(out, "{\"schema_version\":2,\"generator\":{\"name\":\"crosscheck\","));
 	assert_non_null(strstr(out, "\"key\":{\"slug\":\"<script>alert(1)</script>\"}"));
 	assert_non_null(strstr(out, "\"source\":\"postgresql://u:****@h/src\""));
 	assert_null(strstr(out, "secret"));
@@ -321,7 +321,7 @@ test_report_json(void **state)
 	out = render(s, REPORT_JSON, 1, 0, 0, &ok);
 	assert_true(ok);
 	assert_non_null(strstr(out, "\"verdict\":\"consistent\""));
-	assert_non_null(strstr(out, "\"failures\":[]}"));
+	assert_non_null(strstr(out, "\"failures\":[],\n\"file_problems\":[]}"));
 	free(out);
 	/* an unknown run is an error, not an empty report */
 	out = render(s, REPORT_JSON, 99, 0, 0, &ok);
