@@ -292,7 +292,8 @@ s3_row_origin(struct endpoint *ep, const struct scan_request *r, const char *key
 	if (!s3_table_lookup(t, key, keylen, origin_record, &c, &found))
 		return false;
 	if (!found) /* the absence is the evidence: no LOAD or CDC row ever had this key */
-		buf_printf(out, "in none of the %d objects", t->nobjects);
+		buf_printf(out, "in none of the %d objects%s", t->nobjects,
+			   t->nproblems ? " (rows were skipped: see the file problems)" : "");
 	return true;
 }
 

@@ -469,12 +469,19 @@ describe_error(struct s3_client *c, long status, const char *what)
 		log_hint("check the bucket name, and endpoint= for an S3-compatible server");
 	else if (strcmp(cd, "SignatureDoesNotMatch") == 0 || strcmp(cd, "InvalidAccessKeyId") == 0)
 		log_hint("check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the AWS_PROFILE used)");
+	else if (strcmp(cd, "InvalidToken") == 0 || strcmp(cd, "ExpiredToken") == 0)
+		log_hint("AWS_SESSION_TOKEN is wrong or expired: get new temporary credentials");
 	else if (strcmp(cd, "AccessDenied") == 0 || status == 403)
 		log_hint("the credentials need s3:ListBucket and s3:GetObject on the bucket");
 	else if (strcmp(cd, "AuthorizationHeaderMalformed") == 0 || status == 301 || status == 307 ||
 		 strcmp(cd, "PermanentRedirect") == 0)
-		log_hint("the bucket is in another region%s%s: add region=REGION to the URI",
-			 c->bucket_region[0] ? ": " : "", c->bucket_region);
+	{
+		if (c->bucket_region[0])
+			log_hint("the bucket is in region %s: add region=%s to the URI", c->bucket_region,
+				 c->bucket_region);
+		else
+			log_hint("the bucket is in another region: add region=REGION to the URI");
+	}
 	buf_free(&code);
 	buf_free(&msg);
 	return buf_cstr(&c->error_text);
@@ -567,6 +574,12 @@ request(struct s3_client *c, const char *key, const char *const *query, int nque
 			ok = true;
 			break;
 		}
+		if (rc == CURLE_OK && range && *status == 416) {
+			/* the object is shorter than listed (replaced since): its end is here */
+			out->len = before;
+			ok = true;
+			break;
+		}
 		/* an error answer: its body is the error XML, not data */
 		if (rc == CURLE_OK) {
 			buf_append(&c->body, out->data + before, out->len - before);
@@ -577,8 +590,8 @@ request(struct s3_client *c, const char *key, const char *const *query, int nque
 		if (attempt < ATTEMPTS && retryable(*status, rc)) {
 			double pause = 0.2 * (double) (1 << (attempt - 1)) * (0.75 + 0.5 * (double) rand() / RAND_MAX);
 			log_warn("%s: s3://%s/%s: %s; retrying in %.1f s", c->label, c->bucket,
-				 key ? key : "", rc != CURLE_OK ? curl_easy_strerror(rc) : "server busy",
-				 pause);
+				 key ? key : "(ListObjectsV2)",
+				 rc != CURLE_OK ? curl_easy_strerror(rc) : "server busy", pause);
 			usleep((useconds_t) (pause * 1e6));
 			continue;
 		}

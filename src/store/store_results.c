@@ -84,6 +84,7 @@ static const char *run_select =
 	"       (SELECT coalesce(sum(source_rows), 0) FROM run_tables t WHERE t.run_id = r.id),"
 	"       (SELECT coalesce(sum(target_rows), 0) FROM run_tables t WHERE t.run_id = r.id),"
 	"       (SELECT count(*) FROM failures f WHERE f.run_id = r.id AND f.state = 'confirmed')"
+	"     + (SELECT count(*) FROM file_problems p WHERE p.run_id = r.id)" /* findings too */
 	"  FROM runs r";
 
 static bool
