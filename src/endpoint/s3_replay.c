@@ -38,7 +38,7 @@
 
 #define RUN_BYTES ((size_t) 24 << 20)	/* the in-memory run: the replay's memory bound */
 #define WRITE_BUF ((size_t) 1 << 20)
-#define READ_BUF ((size_t) 256 << 10)
+#define READ_BUF ((size_t) 128 << 10) /* per run in the merge, and per scan */
 #define MAX_PROBLEMS 1000
 #define NULL_LEN 0xffffffffu
 #define OUT_OF_ORDER_SLACK 60.0 /* CdcMaxBatchInterval's default: DMS writes a file at least this often */
@@ -420,6 +420,7 @@ flush_run(struct replay *rp)
 	}
 	if (!spill_flush(rp, s))
 		return false;
+	buf_free(&s->out); /* a run is written once: its write buffer is not kept (memory bound) */
 	buf_reset(&rp->run);
 	rp->noffs = 0;
 	return true;
